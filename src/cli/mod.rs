@@ -1,0 +1,310 @@
+//! The `lienthong` command.
+
+use crate::audit;
+use crate::config::{self, Config, Sources};
+use crate::members::Registry;
+use crate::pki::dev;
+use crate::store::Store;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+const ABOUT: &str = "lienthong: the province's secure integration gateway (LGSP) for document exchange \
+(edXML, QCVN 102), dossier sync with the national public service portal, fee payment, postal \
+result delivery and citizen lookup.";
+
+const AFTER_HELP: &str = "With no command, `lienthong` runs `serve`: in the sandbox (the default \
+config/lienthong.toml) it creates a dev PKI under ./data/pki on first start and prints a curl \
+command to try.\n\nConfiguration: the TOML file, then LIENTHONG_* environment variables (`__` between \
+levels: LIENTHONG_LISTEN__MEMBERS=0.0.0.0:8443), then --set KEY=VALUE, each overriding the one before.";
+
+#[derive(Parser, Debug)]
+#[command(name = "lienthong", version, about = ABOUT, long_about = None, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct Global {
+    /// Configuration file [default: config/lienthong.toml; built-in sandbox defaults if it is absent]
+    #[arg(short, long, global = true, env = "LIENTHONG_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Override one setting, e.g. --set listen.members=0.0.0.0:8443 (repeatable; beats file and environment)
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub sets: Vec<String>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the gateway: the member listener (HTTPS, mTLS/OAuth2) and the operator listener (metrics, health)
+    Serve,
+    /// Validate the configuration and print every error with its file, key and reason
+    CheckConfig,
+    /// Certificates for development and tests
+    #[command(subcommand)]
+    Pki(PkiCommand),
+    /// The hash-chained audit log
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// The configured members
+    #[command(subcommand)]
+    Members(MembersCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PkiCommand {
+    /// Create a dev/test PKI in DIR: root CA, intermediate, gateway server certificate, a client
+    /// certificate per member, a document-signing certificate per agency (organ id in the subject OU),
+    /// a CRL, and revoked/expired/foreign certificates for negative tests
+    DevInit {
+        /// Target directory (the sandbox uses data/pki)
+        dir: PathBuf,
+        /// Replace an existing PKI in DIR
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Walk the whole chain, recompute every hash, and name the first broken record (exit 1 if any)
+    Verify {
+        /// Print the verdict as JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the last records of the chain
+    Tail {
+        /// How many records
+        #[arg(short = 'n', long, default_value_t = 20)]
+        count: i64,
+        /// One JSON object per line
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum MembersCommand {
+    /// Every member with its organ identifiers, services, certificate binding and (sandbox) cert/key paths
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn sources(g: &Global) -> Sources {
+    match &g.config {
+        Some(p) => Sources { file: Some(p.clone()), file_explicit: true, sets: g.sets.clone() },
+        None => Sources { file: Some(config::default_path()), file_explicit: false, sets: g.sets.clone() },
+    }
+}
+
+fn load(g: &Global) -> Result<Config, ExitCode> {
+    match config::load(&sources(g)) {
+        Ok(l) => Ok(l.config),
+        Err(errs) => {
+            eprint!("{errs}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn init_logging(c: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&c.log.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if c.log.format == "text" {
+        let _ = b.try_init();
+    } else {
+        let _ = b.json().flatten_event(true).with_current_span(false).try_init();
+    }
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            std::process::exit(1)
+        }
+    }
+}
+
+pub fn run(cli: Cli) -> ExitCode {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let c = match load(&cli.global) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            init_logging(&c);
+            match runtime().block_on(crate::server::serve(c)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %e, "lienthong stopped");
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::CheckConfig => match config::load(&sources(&cli.global)) {
+            Ok(l) => {
+                println!(
+                    "configuration OK: {} member(s), member listener {}, operator listener {}, store {}",
+                    l.config.members.len(),
+                    l.config.listen.members,
+                    l.config.listen.operator,
+                    l.config.store_url()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(errs) => {
+                eprint!("{errs}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Pki(PkiCommand::DevInit { dir, force }) => {
+            // Members come from the configuration when it loads; a broken config is reported.
+            let c = match load(&cli.global) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            match dev::init(&dir, &dev::DevPkiSpec { members: &c.members, org: "lienthong sandbox" }, force) {
+                Ok(p) => {
+                    println!("dev PKI created in {}", p.dir.display());
+                    println!("  trust anchor : {}", p.dir.join("ca.pem").display());
+                    println!("  server       : {}", p.dir.join("server.pem").display());
+                    for m in &p.members {
+                        println!("  member       : {}", p.dir.join("members").join(format!("{m}.pem")).display());
+                    }
+                    for (m, organ) in &p.signers {
+                        println!("  signer       : {} (OU={organ})", p.dir.join("signing").join(format!("{m}.pem")).display());
+                    }
+                    println!("  CRL          : {}", p.dir.join("crl.pem").display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Audit(cmd) => {
+            let c = match load(&cli.global) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            runtime().block_on(audit_cmd(&c, cmd))
+        }
+        Command::Members(MembersCommand::List { json }) => {
+            let c = match load(&cli.global) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            members_list(&c, json)
+        }
+    }
+}
+
+async fn audit_cmd(c: &Config, cmd: AuditCommand) -> ExitCode {
+    let store = match Store::open(&c.store_url(), 2).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot open the store {}: {e}", c.store_url());
+            return ExitCode::FAILURE;
+        }
+    };
+    match cmd {
+        AuditCommand::Verify { json } => match audit::verify(&store).await {
+            Ok(v) => {
+                if json {
+                    println!("{}", serde_json::to_string(&v).unwrap_or_default());
+                } else if let Some(b) = &v.first_broken {
+                    println!("audit chain BROKEN at record {}: {} ({} record(s) before it verify)", b.seq, b.reason, v.records);
+                } else {
+                    println!("audit chain OK: {} record(s), head {}", v.records, v.head);
+                }
+                if v.valid {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        AuditCommand::Tail { count, json } => match audit::tail(&store, count).await {
+            Ok(recs) => {
+                for r in recs {
+                    if json {
+                        println!("{}", serde_json::to_string(&r).unwrap_or_default());
+                    } else {
+                        println!("{:>8} {} {:<7} {:<12} {:<28} {:<32} {}", r.seq, r.at, r.kind, r.actor, r.action, r.outcome, r.request_id);
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn members_list(c: &Config, json: bool) -> ExitCode {
+    let reg = match Registry::from_config(c) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let rows: Vec<serde_json::Value> = reg
+        .all()
+        .iter()
+        .map(|m| {
+            let cert = c.member_cert_path(&m.id);
+            let key = c.member_key_path(&m.id);
+            let sandbox_files = c.sandbox && cert.exists();
+            serde_json::json!({
+                "id": m.id,
+                "name": m.name,
+                "kind": m.kind,
+                "organs": m.organs,
+                "services": m.services,
+                "certificate_binding": m.binding.as_ref().map(|b| b.describe()),
+                "oauth_client_id": m.client_id,
+                "rate_limit": { "per_minute": m.rate_limit.per_minute, "burst": m.rate_limit.burst },
+                "cert_path": sandbox_files.then(|| cert.display().to_string()),
+                "key_path": sandbox_files.then(|| key.display().to_string()),
+            })
+        })
+        .collect();
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        return ExitCode::SUCCESS;
+    }
+    for r in &rows {
+        println!("{} ({}) — {}", r["id"].as_str().unwrap_or_default(), r["kind"].as_str().unwrap_or_default(), r["name"].as_str().unwrap_or_default());
+        let list = |v: &serde_json::Value| v.as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+        println!("    organs   : {}", list(&r["organs"]));
+        println!("    services : {}", list(&r["services"]));
+        println!("    binding  : {}", r["certificate_binding"].as_str().unwrap_or("none (OAuth2 only)"));
+        if let Some(id) = r["oauth_client_id"].as_str() {
+            println!("    oauth2   : client_id {id}");
+        }
+        if let (Some(cert), Some(key)) = (r["cert_path"].as_str(), r["key_path"].as_str()) {
+            println!("    cert     : {cert}");
+            println!("    key      : {key}");
+        }
+    }
+    ExitCode::SUCCESS
+}

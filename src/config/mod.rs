@@ -1,0 +1,357 @@
+//! Typed configuration: a TOML file, then `LIENTHONG_*` environment variables (`__` separates
+//! levels: `LIENTHONG_LISTEN__MEMBERS=0.0.0.0:8443`), then repeated `--set key=value`
+//! overrides. [`load`] collects *every* problem, each with its source (file, variable or
+//! `--set`), key and reason, so that `check-config` can report them all at once.
+
+mod secret;
+mod validate;
+
+pub use secret::{Secret, SecretSource};
+pub use validate::{ConfigError, ConfigErrors};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The whole configuration. Every field has a default so that an empty file is a sandbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Config {
+    /// Sandbox mode: create the dev PKI under `data_dir/pki` on first start and print a
+    /// ready-to-paste `curl` command. Off in production.
+    pub sandbox: bool,
+    /// Where the gateway keeps its SQLite store, dev PKI and generated keys.
+    pub data_dir: PathBuf,
+    pub listen: Listen,
+    pub tls: Tls,
+    pub store: StoreCfg,
+    pub limits: Limits,
+    pub rate_limit: RateLimit,
+    pub oauth: OAuth,
+    pub log: Log,
+    pub members: Vec<MemberCfg>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Listen {
+    /// Member listener (HTTPS, mTLS or bearer tokens).
+    pub members: String,
+    /// Operator listener (plain HTTP on loopback: `/metrics`, `/healthz`, `/readyz`).
+    pub operator: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Tls {
+    /// Server certificate chain (PEM, leaf first). Default `data_dir/pki/server.pem`.
+    pub cert: Option<PathBuf>,
+    /// Server private key (PEM). Default `data_dir/pki/server.key`.
+    pub key: Option<PathBuf>,
+    /// Trust anchors for members' client certificates. Default `data_dir/pki/ca.pem`.
+    pub client_ca: Option<PathBuf>,
+    /// CRLs (PEM) checked at the handshake. Default `[data_dir/pki/crl.pem]`.
+    pub crls: Option<Vec<PathBuf>>,
+    /// Seconds a client has to finish the TLS handshake.
+    pub handshake_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct StoreCfg {
+    /// `sqlite://path` (default `sqlite://<data_dir>/lienthong.db`) or `postgres://…`.
+    pub url: Option<String>,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Largest request body accepted, in bytes.
+    pub body_bytes: u64,
+    /// Time a request may take, in milliseconds, before it is answered 503.
+    pub request_timeout_ms: u64,
+    /// Most concurrent connections on the member listener.
+    pub max_connections: usize,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct RateLimit {
+    /// Sustained requests per minute per member.
+    pub per_minute: u32,
+    /// Requests a member may send at once before the sustained rate applies.
+    pub burst: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OAuth {
+    /// `iss` of the tokens the gateway issues.
+    pub issuer: String,
+    /// Lifetime of an access token, seconds (30..=3600).
+    pub token_ttl_secs: u64,
+    /// HMAC key for tokens (≥ 32 bytes). If unset, a random key is created in
+    /// `data_dir/oauth-signing.key` on first start (set it explicitly for several nodes).
+    pub signing_key: Option<SecretSource>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Log {
+    /// `error`, `warn`, `info`, `debug` or `trace` (or a tracing filter directive).
+    pub level: String,
+    /// `json` (default) or `text`.
+    pub format: String,
+}
+
+/// One member: a system that calls the gateway (an agency's document software, a one-stop-shop
+/// installation, the payment platform, a peer gateway…).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemberCfg {
+    pub id: String,
+    /// Human name, e.g. "Văn phòng UBND tỉnh Ví Dụ".
+    pub name: String,
+    /// `agency`, `onestop`, `platform` or `peer`. The dev PKI gives every `agency` a
+    /// document-signing certificate.
+    pub kind: String,
+    /// Organ identifiers (mã định danh) the member may speak for, in either scheme.
+    pub organs: Vec<String>,
+    /// Services granted; everything else is denied.
+    pub services: Vec<String>,
+    /// Client-certificate binding by SHA-256 fingerprint of the DER certificate (hex, colons optional).
+    pub cert_fingerprint: Option<String>,
+    /// Client-certificate binding by exact subject, e.g. "CN=vpubnd,O=UBND tinh Vi Du".
+    pub cert_subject: Option<String>,
+    pub oauth: Option<MemberOAuth>,
+    /// Per-member override of the rate limit.
+    pub rate_limit: Option<RateLimit>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemberOAuth {
+    pub client_id: String,
+    pub client_secret: SecretSource,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            sandbox: true,
+            data_dir: PathBuf::from("data"),
+            listen: Listen::default(),
+            tls: Tls { handshake_timeout_secs: 10, ..Tls::default() },
+            store: StoreCfg::default(),
+            limits: Limits::default(),
+            rate_limit: RateLimit::default(),
+            oauth: OAuth::default(),
+            log: Log::default(),
+            members: Vec::new(),
+        }
+    }
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Listen { members: "127.0.0.1:8443".into(), operator: "127.0.0.1:9090".into() }
+    }
+}
+
+impl Default for StoreCfg {
+    fn default() -> Self {
+        StoreCfg { url: None, max_connections: 8 }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { body_bytes: 1 << 20, request_timeout_ms: 30_000, max_connections: 1024 }
+    }
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        RateLimit { per_minute: 600, burst: 60 }
+    }
+}
+
+impl Default for OAuth {
+    fn default() -> Self {
+        OAuth { issuer: "lienthong".into(), token_ttl_secs: 300, signing_key: None }
+    }
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log { level: "info".into(), format: "json".into() }
+    }
+}
+
+impl Config {
+    pub fn pki_dir(&self) -> PathBuf {
+        self.data_dir.join("pki")
+    }
+    pub fn tls_cert(&self) -> PathBuf {
+        self.tls.cert.clone().unwrap_or_else(|| self.pki_dir().join("server.pem"))
+    }
+    pub fn tls_key(&self) -> PathBuf {
+        self.tls.key.clone().unwrap_or_else(|| self.pki_dir().join("server.key"))
+    }
+    pub fn client_ca(&self) -> PathBuf {
+        self.tls.client_ca.clone().unwrap_or_else(|| self.pki_dir().join("ca.pem"))
+    }
+    pub fn crls(&self) -> Vec<PathBuf> {
+        self.tls.crls.clone().unwrap_or_else(|| vec![self.pki_dir().join("crl.pem")])
+    }
+    pub fn store_url(&self) -> String {
+        self.store
+            .url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("lienthong.db").display()))
+    }
+    pub fn member_cert_path(&self, id: &str) -> PathBuf {
+        self.pki_dir().join("members").join(format!("{id}.pem"))
+    }
+    pub fn member_key_path(&self, id: &str) -> PathBuf {
+        self.pki_dir().join("members").join(format!("{id}.key"))
+    }
+    pub fn member_rate_limit(&self, m: &MemberCfg) -> RateLimit {
+        m.rate_limit.unwrap_or(self.rate_limit)
+    }
+}
+
+/// Where configuration comes from.
+#[derive(Debug, Clone, Default)]
+pub struct Sources {
+    /// The TOML file. `None`, or a default path that does not exist, means built-in defaults.
+    pub file: Option<PathBuf>,
+    /// Whether `file` was named explicitly (then it must exist).
+    pub file_explicit: bool,
+    /// `--set key=value` overrides, in order.
+    pub sets: Vec<String>,
+}
+
+/// A loaded configuration, with the figment kept for provenance in error messages.
+pub struct Loaded {
+    pub config: Config,
+    figment: Figment,
+}
+
+impl Loaded {
+    /// Where `key` came from, for error messages: a file path, "environment variable", "--set".
+    pub fn origin(&self, key: &str) -> String {
+        validate::origin(&self.figment, key)
+    }
+}
+
+/// Load and validate configuration. Returns every error found.
+pub fn load(src: &Sources) -> Result<Loaded, ConfigErrors> {
+    let mut errors = Vec::new();
+    let mut fig = Figment::from(Serialized::defaults(Config::default()));
+    if let Some(path) = &src.file {
+        if path.exists() {
+            fig = fig.merge(Toml::file_exact(path));
+        } else if src.file_explicit {
+            errors.push(ConfigError::new(path.display().to_string(), "", "configuration file not found"));
+        }
+    }
+    fig = fig.merge(
+        Env::prefixed("LIENTHONG_")
+            .split("__")
+            .filter(|k| !matches!(k.as_str(), "config" | "log_json")),
+    );
+    for set in &src.sets {
+        match set.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => {
+                fig = fig.merge(SetOverride { key: k.trim().to_owned(), value: parse_set_value(v) });
+            }
+            _ => errors.push(ConfigError::new("--set", set, "expected KEY=VALUE, e.g. --set listen.members=0.0.0.0:8443")),
+        }
+    }
+    let config: Config = match fig.extract() {
+        Ok(c) => c,
+        Err(e) => {
+            for err in e {
+                let key = err.path.join(".");
+                let origin = err
+                    .metadata
+                    .as_ref()
+                    .map(validate::describe_metadata)
+                    .unwrap_or_else(|| "configuration".into());
+                errors.push(ConfigError::new(origin, key, err.kind.to_string()));
+            }
+            return Err(ConfigErrors(errors));
+        }
+    };
+    let loaded = Loaded { config, figment: fig };
+    errors.extend(validate::validate(&loaded));
+    if errors.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(ConfigErrors(errors))
+    }
+}
+
+/// One `--set key=value`, as a figment provider so errors can name "--set" as the source.
+struct SetOverride {
+    key: String,
+    value: toml::Value,
+}
+
+impl figment::Provider for SetOverride {
+    fn metadata(&self) -> figment::Metadata {
+        figment::Metadata::named("--set").source(figment::Source::Custom(format!("--set {}", self.key)))
+    }
+
+    fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let value = figment::value::Value::serialize(&self.value)?;
+        let dict = figment::util::nest(&self.key, value)
+            .into_dict()
+            .ok_or_else(|| figment::Error::from(format!("--set {}: not a key path", self.key)))?;
+        Ok(figment::Profile::Default.collect(dict))
+    }
+}
+
+/// `--set` values are TOML values when they parse as one (`5`, `true`, `["a","b"]`), strings otherwise.
+fn parse_set_value(v: &str) -> toml::Value {
+    let v = v.trim();
+    match toml::from_str::<toml::Table>(&format!("v = {v}")) {
+        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(v.to_owned())),
+        Err(_) => toml::Value::String(v.to_owned()),
+    }
+}
+
+/// Default configuration file path: `$LIENTHONG_CONFIG` or `config/lienthong.toml`.
+pub fn default_path() -> PathBuf {
+    Path::new("config").join("lienthong.toml")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_values_are_typed() {
+        assert_eq!(parse_set_value("5"), toml::Value::Integer(5));
+        assert_eq!(parse_set_value("true"), toml::Value::Boolean(true));
+        assert_eq!(parse_set_value("127.0.0.1:1"), toml::Value::String("127.0.0.1:1".into()));
+    }
+
+    #[test]
+    fn set_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(&p, "[limits]\nbody_bytes = 10\n").unwrap();
+        let l = load(&Sources {
+            file: Some(p),
+            file_explicit: true,
+            sets: vec!["limits.request_timeout_ms=1234".into()],
+        })
+        .unwrap();
+        assert_eq!(l.config.limits.body_bytes, 10);
+        assert_eq!(l.config.limits.request_timeout_ms, 1234);
+    }
+}

@@ -1,0 +1,237 @@
+//! Semantic validation of a loaded [`Config`]: every mistake is collected, none stops the others.
+
+use super::{Config, Loaded, MemberCfg};
+use crate::members::{CertBinding, Fingerprint};
+use figment::{Figment, Metadata, Source};
+use lienthong_contract::{OrganId, Service};
+use std::collections::HashSet;
+use std::fmt;
+use std::net::SocketAddr;
+
+/// One configuration mistake: where it came from, which key, and why it is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub origin: String,
+    pub key: String,
+    pub reason: String,
+}
+
+impl ConfigError {
+    pub fn new(origin: impl Into<String>, key: impl Into<String>, reason: impl Into<String>) -> Self {
+        ConfigError { origin: origin.into(), key: key.into(), reason: reason.into() }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.origin, self.reason)
+        } else {
+            write!(f, "{}: {}: {}", self.origin, self.key, self.reason)
+        }
+    }
+}
+
+/// All mistakes found in one load.
+#[derive(Debug)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{} configuration error(s):", self.0.len())?;
+        for e in &self.0 {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+pub(super) fn describe_metadata(m: &Metadata) -> String {
+    match &m.source {
+        Some(Source::File(p)) => p.display().to_string(),
+        Some(Source::Custom(s)) => s.clone(),
+        _ => m.name.to_string(),
+    }
+}
+
+pub(super) fn origin(fig: &Figment, key: &str) -> String {
+    // Walk up the key path until a value with metadata is found.
+    let mut k = key.to_owned();
+    loop {
+        if let Some(m) = fig.find_metadata(&k) {
+            let d = describe_metadata(m);
+            return if d.contains("Config") { "built-in default".into() } else { d };
+        }
+        match k.rfind('.') {
+            Some(i) => k.truncate(i),
+            None => return "configuration".into(),
+        }
+    }
+}
+
+struct Collector<'a> {
+    loaded: &'a Loaded,
+    errors: Vec<ConfigError>,
+}
+
+impl Collector<'_> {
+    fn err(&mut self, key: impl Into<String>, reason: impl Into<String>) {
+        let key = key.into();
+        // Members are an array: figment tracks provenance for the array as a whole.
+        let lookup = if key.starts_with("members[") { "members".to_owned() } else { key.clone() };
+        let origin = self.loaded.origin(&lookup);
+        self.errors.push(ConfigError::new(origin, key, reason));
+    }
+}
+
+pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
+    let c: &Config = &loaded.config;
+    let mut v = Collector { loaded, errors: Vec::new() };
+
+    for (key, addr) in [("listen.members", &c.listen.members), ("listen.operator", &c.listen.operator)] {
+        if addr.parse::<SocketAddr>().is_err() {
+            v.err(key, format!("{addr:?} is not an address:port such as 127.0.0.1:8443"));
+        }
+    }
+    if c.listen.members == c.listen.operator {
+        v.err("listen.operator", "must differ from listen.members");
+    }
+    let url = c.store_url();
+    if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        v.err("store.url", "must start with sqlite: or postgres://");
+    }
+    if c.store.max_connections == 0 {
+        v.err("store.max_connections", "must be at least 1");
+    }
+    if c.limits.body_bytes == 0 {
+        v.err("limits.body_bytes", "must be greater than 0");
+    }
+    if c.limits.request_timeout_ms < 100 {
+        v.err("limits.request_timeout_ms", "must be at least 100");
+    }
+    if c.limits.max_connections == 0 {
+        v.err("limits.max_connections", "must be at least 1");
+    }
+    if c.tls.handshake_timeout_secs == 0 {
+        v.err("tls.handshake_timeout_secs", "must be at least 1");
+    }
+    check_rate("rate_limit", c.rate_limit, &mut v);
+    if !(30..=3600).contains(&c.oauth.token_ttl_secs) {
+        v.err("oauth.token_ttl_secs", "must be between 30 and 3600 seconds");
+    }
+    if let Some(src) = &c.oauth.signing_key {
+        match src.resolve() {
+            Ok(s) if s.expose().len() < 32 => v.err("oauth.signing_key", "must be at least 32 bytes"),
+            Ok(_) => {}
+            Err(e) => v.err("oauth.signing_key", e),
+        }
+    }
+    if !matches!(c.log.format.as_str(), "json" | "text") {
+        v.err("log.format", "must be \"json\" or \"text\"");
+    }
+    if tracing_subscriber::EnvFilter::try_new(&c.log.level).is_err() {
+        v.err("log.level", format!("{:?} is not a log level or filter", c.log.level));
+    }
+    if !c.sandbox {
+        for (key, path) in [("tls.cert", c.tls_cert()), ("tls.key", c.tls_key()), ("tls.client_ca", c.client_ca())] {
+            if !path.exists() {
+                v.err(key, format!("file {} does not exist", path.display()));
+            }
+        }
+        for path in c.crls() {
+            if !path.exists() {
+                v.err("tls.crls", format!("file {} does not exist", path.display()));
+            }
+        }
+    }
+
+    let mut ids = HashSet::new();
+    let mut client_ids = HashSet::new();
+    let mut bindings = HashSet::new();
+    for (i, m) in c.members.iter().enumerate() {
+        validate_member(i, m, &mut v, &mut ids, &mut client_ids, &mut bindings);
+    }
+    v.errors
+}
+
+fn check_rate(key: &str, r: super::RateLimit, v: &mut Collector<'_>) {
+    if r.per_minute == 0 {
+        v.err(format!("{key}.per_minute"), "must be at least 1");
+    }
+    if r.burst == 0 {
+        v.err(format!("{key}.burst"), "must be at least 1");
+    }
+}
+
+fn validate_member(
+    i: usize,
+    m: &MemberCfg,
+    v: &mut Collector<'_>,
+    ids: &mut HashSet<String>,
+    client_ids: &mut HashSet<String>,
+    bindings: &mut HashSet<String>,
+) {
+    let at = |field: &str| format!("members[{i}].{field}");
+    if m.id.is_empty() || !m.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
+        v.err(at("id"), format!("{:?} must be non-empty lowercase letters, digits, '-' or '_'", m.id));
+    } else if !ids.insert(m.id.clone()) {
+        v.err(at("id"), format!("duplicate member id {:?}", m.id));
+    }
+    if !matches!(m.kind.as_str(), "agency" | "onestop" | "platform" | "peer") {
+        v.err(at("kind"), format!("{:?} must be one of agency, onestop, platform, peer", m.kind));
+    }
+    for (j, o) in m.organs.iter().enumerate() {
+        if let Err(e) = OrganId::parse(o) {
+            v.err(format!("members[{i}].organs[{j}]"), e.to_string());
+        }
+    }
+    for (j, s) in m.services.iter().enumerate() {
+        if let Err(e) = s.parse::<Service>() {
+            v.err(format!("members[{i}].services[{j}]"), e.to_string());
+        }
+    }
+    match (&m.cert_fingerprint, &m.cert_subject) {
+        (Some(_), Some(_)) => v.err(at("cert_fingerprint"), "give cert_fingerprint or cert_subject, not both"),
+        (None, None) if m.oauth.is_none() => {
+            v.err(at("cert_subject"), "member has no way to authenticate: set cert_fingerprint, cert_subject or oauth")
+        }
+        _ => {}
+    }
+    if let Some(fp) = &m.cert_fingerprint {
+        match Fingerprint::parse(fp) {
+            Ok(f) => {
+                if !bindings.insert(CertBinding::Fingerprint(f).key()) {
+                    v.err(at("cert_fingerprint"), "another member is bound to the same certificate");
+                }
+            }
+            Err(e) => v.err(at("cert_fingerprint"), e),
+        }
+    }
+    if let Some(subj) = &m.cert_subject {
+        match CertBinding::subject(subj) {
+            Ok(b) => {
+                if !bindings.insert(b.key()) {
+                    v.err(at("cert_subject"), "another member is bound to the same subject");
+                }
+            }
+            Err(e) => v.err(at("cert_subject"), e),
+        }
+    }
+    if let Some(o) = &m.oauth {
+        if o.client_id.is_empty() {
+            v.err(at("oauth.client_id"), "must not be empty");
+        } else if !client_ids.insert(o.client_id.clone()) {
+            v.err(at("oauth.client_id"), format!("duplicate client id {:?}", o.client_id));
+        }
+        match o.client_secret.resolve() {
+            Ok(s) if s.expose().len() < 16 => v.err(at("oauth.client_secret"), "must be at least 16 bytes"),
+            Ok(_) => {}
+            Err(e) => v.err(at("oauth.client_secret"), e),
+        }
+    }
+    if let Some(r) = m.rate_limit {
+        check_rate(&at("rate_limit"), r, v);
+    }
+}

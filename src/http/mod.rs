@@ -1,0 +1,54 @@
+//! Route handlers, thin: parse the request, call the core, map the result. The router is
+//! assembled here with the edge layers; every member route goes through [`guarded`].
+
+mod directory;
+mod health;
+mod oauth;
+
+use crate::edge::{self, Access, AppState, Problem, RequestId};
+use axum::extract::Extension;
+use axum::middleware::from_fn_with_state;
+use axum::response::IntoResponse;
+use axum::routing::{get, post, MethodRouter};
+use axum::Router;
+use lienthong_contract::Service;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+/// Wrap a route in the guard: identity, rate limit, access rule, audit.
+fn guarded(state: &AppState, access: Access, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.route_layer(from_fn_with_state((state.clone(), access), edge::guard::layer))
+}
+
+async fn not_found(rid: Option<Extension<RequestId>>) -> impl IntoResponse {
+    let p = Problem::not_found();
+    match rid {
+        Some(Extension(r)) => p.with_request_id(&r.0),
+        None => p,
+    }
+}
+
+/// The member-facing router (served over TLS by the accept loop).
+pub fn member_router(state: AppState) -> Router {
+    let limits = state.config.limits.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/oauth2/token", post(oauth::token))
+        .route("/v1/whoami", guarded(&state, Access::Member, get(directory::whoami)))
+        .route("/v1/organs", guarded(&state, Access::Service(Service::Directory), get(directory::organs)))
+        .fallback(not_found)
+        .layer(from_fn_with_state(limits.request_timeout_ms, edge::timeout::layer))
+        .layer(from_fn_with_state(limits.body_bytes, edge::body_limit::layer))
+        .layer(axum::middleware::from_fn(edge::request_id::layer))
+        .with_state(state)
+}
+
+/// The operator router (plain HTTP, loopback by default): metrics and health.
+pub fn operator_router(state: AppState, metrics: PrometheusHandle) -> Router {
+    Router::new()
+        .route("/metrics", get(move || async move { metrics.render() }))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(not_found)
+        .with_state(state)
+}

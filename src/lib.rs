@@ -1,0 +1,15 @@
+//! lienthong: a secure integration gateway for Vietnamese e-government (the LGSP role).
+//!
+//! See `docs/architecture.md` for the rooms and the doors between them.
+
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod edge;
+pub mod http;
+pub mod members;
+pub mod pki;
+pub mod server;
+pub mod store;
+
+pub use lienthong_contract as contract;

@@ -1,0 +1,224 @@
+//! `lienthong serve`: assemble the gateway from a validated configuration and run it until
+//! SIGTERM or Ctrl-C.
+
+use crate::audit::{self, Event};
+use crate::config::{Config, Secret};
+use crate::edge::{self, listener::MemberListener, rate_limit::RateLimits, token::TokenIssuer, AppState, Inner};
+use crate::members::Registry;
+use crate::pki::dev;
+use crate::store::Store;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("dev PKI: {0}")]
+    Pki(#[from] dev::DevPkiError),
+    #[error("TLS: {0}")]
+    Tls(#[from] edge::tls::TlsSetupError),
+    #[error("store: {0}")]
+    Store(#[from] crate::store::StoreError),
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind { addr: String, what: &'static str, source: std::io::Error },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Create the sandbox's dev PKI on first start.
+pub fn ensure_sandbox_pki(c: &Config) -> Result<bool, dev::DevPkiError> {
+    if !c.sandbox || c.client_ca().exists() {
+        return Ok(false);
+    }
+    dev::init(&c.pki_dir(), &dev::DevPkiSpec { members: &c.members, org: "lienthong sandbox" }, false)?;
+    Ok(true)
+}
+
+/// The token signing key: from configuration, or created once in the data directory.
+fn signing_key(c: &Config) -> Result<Secret, ServeError> {
+    if let Some(src) = &c.oauth.signing_key {
+        return src.resolve().map_err(|e| ServeError::Other(format!("oauth.signing_key: {e}")));
+    }
+    let path = c.data_dir.join("oauth-signing.key");
+    if let Ok(bytes) = std::fs::read(&path) {
+        if bytes.len() >= 32 {
+            return Ok(Secret::new(bytes));
+        }
+    }
+    let mut key = vec![0u8; 32];
+    openssl::rand::rand_bytes(&mut key).map_err(|e| ServeError::Other(e.to_string()))?;
+    write_private(&path, &key).map_err(|e| ServeError::Other(format!("{}: {e}", path.display())))?;
+    Ok(Secret::new(key))
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p)?;
+    }
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+async fn bind(addr: &str, what: &'static str) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr: addr.to_owned(), what, source })
+}
+
+fn abs(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned())
+}
+
+/// Run the gateway. Returns when a shutdown signal has been handled.
+pub async fn serve(config: Config) -> Result<(), ServeError> {
+    edge::tls::install_crypto_provider();
+    let created = ensure_sandbox_pki(&config)?;
+    if created {
+        tracing::info!(dir = %config.pki_dir().display(), "sandbox: created the dev PKI");
+    }
+    let tls = edge::tls::server_config(&config)?;
+    let store = Store::open(&config.store_url(), config.store.max_connections).await?;
+    let registry = Arc::new(Registry::from_config(&config).map_err(ServeError::Other)?);
+    let key = signing_key(&config)?;
+    let tokens = TokenIssuer::new(key.expose(), &config.oauth.issuer, config.oauth.token_ttl_secs)
+        .map_err(|e| ServeError::Other(e.to_string()))?;
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| ServeError::Other(format!("metrics: {e}")))?;
+
+    let config = Arc::new(config);
+    let state = AppState {
+        inner: Arc::new(Inner {
+            config: config.clone(),
+            limits: RateLimits::new(&registry),
+            registry: registry.clone(),
+            store: store.clone(),
+            tokens,
+        }),
+    };
+
+    let member_l = bind(&config.listen.members, "listen.members").await?;
+    let operator_l = bind(&config.listen.operator, "listen.operator").await?;
+    let member_addr = member_l.local_addr().map_err(|e| ServeError::Other(e.to_string()))?;
+    let operator_addr = operator_l.local_addr().map_err(|e| ServeError::Other(e.to_string()))?;
+
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let members = MemberListener {
+        listener: member_l,
+        tls,
+        router: crate::http::member_router(state.clone()),
+        store: store.clone(),
+        handshake_timeout: Duration::from_secs(config.tls.handshake_timeout_secs),
+        max_connections: config.limits.max_connections,
+    };
+    let m_task = tokio::spawn(members.run(rx.clone()));
+    let o_task = tokio::spawn(edge::listener::run_plain(operator_l, crate::http::operator_router(state.clone(), recorder), rx));
+
+    audit::append(
+        &store,
+        &Event {
+            kind: "system",
+            actor: "-".into(),
+            action: "start".into(),
+            outcome: "ok".into(),
+            request_id: "-".into(),
+            detail: serde_json::json!({ "version": env!("CARGO_PKG_VERSION"), "members": registry.all().len() }),
+        },
+    )
+    .await?;
+
+    // Where the listeners really are (useful with port 0), for scripts and tests.
+    let run_file = config.data_dir.join("run").join("listeners.json");
+    let listeners = serde_json::json!({
+        "members": format!("https://{member_addr}"),
+        "operator": format!("http://{operator_addr}"),
+        "pid": std::process::id(),
+    });
+    if let Err(e) = write_private(&run_file, listeners.to_string().as_bytes()) {
+        tracing::warn!(error = %e, "cannot write {}", run_file.display());
+    }
+    tracing::info!(members = %member_addr, operator = %operator_addr, "lienthong is listening");
+    print_banner(&config, &registry, member_addr, operator_addr);
+
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    let _ = tx.send(true);
+    let _ = m_task.await;
+    let _ = o_task.await;
+    let _ = audit::append(
+        &store,
+        &Event {
+            kind: "system",
+            actor: "-".into(),
+            action: "stop".into(),
+            outcome: "ok".into(),
+            request_id: "-".into(),
+            detail: serde_json::json!({}),
+        },
+    )
+    .await;
+    store.close().await;
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn print_banner(c: &Config, reg: &Registry, members: std::net::SocketAddr, operator: std::net::SocketAddr) {
+    let host = if members.ip().is_unspecified() {
+        format!("127.0.0.1:{}", members.port())
+    } else {
+        members.to_string()
+    };
+    println!("lienthong {} is running{}", env!("CARGO_PKG_VERSION"), if c.sandbox { " (sandbox)" } else { "" });
+    println!("  member API : https://{host}   (mTLS or OAuth2 bearer tokens)");
+    println!("  operator   : http://{operator}/metrics  /healthz  /readyz");
+    println!("  store      : {}", c.store_url());
+    if c.sandbox {
+        println!("  dev PKI    : {}", abs(&c.pki_dir()).display());
+        let demo = reg
+            .all()
+            .iter()
+            .find(|m| m.may_use(lienthong_contract::Service::Directory) && c.member_cert_path(&m.id).exists());
+        if let Some(m) = demo {
+            println!();
+            println!("Try it (as demo member \"{}\"):", m.id);
+            println!(
+                "  curl --cacert {} --cert {} --key {} https://{host}/v1/organs",
+                abs(&c.client_ca()).display(),
+                abs(&c.member_cert_path(&m.id)).display(),
+                abs(&c.member_key_path(&m.id)).display(),
+            );
+        }
+    }
+    println!();
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+}
