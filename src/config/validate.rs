@@ -95,7 +95,7 @@ pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
             v.err(key, format!("{addr:?} is not an address:port such as 127.0.0.1:8443"));
         }
     }
-    if c.listen.members == c.listen.operator {
+    if c.listen.members == c.listen.operator && !c.listen.members.ends_with(":0") {
         v.err("listen.operator", "must differ from listen.members");
     }
     let url = c.store_url();
