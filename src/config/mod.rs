@@ -279,7 +279,7 @@ pub fn load(src: &Sources) -> Result<Loaded, ConfigErrors> {
                 let origin = err
                     .metadata
                     .as_ref()
-                    .map(validate::describe_metadata)
+                    .map(|m| validate::describe_metadata(m, &key))
                     .unwrap_or_else(|| "configuration".into());
                 errors.push(ConfigError::new(origin, key, err.kind.to_string()));
             }
@@ -303,7 +303,7 @@ struct SetOverride {
 
 impl figment::Provider for SetOverride {
     fn metadata(&self) -> figment::Metadata {
-        figment::Metadata::named("--set").source(figment::Source::Custom(format!("--set {}", self.key)))
+        figment::Metadata::named("--set").source(figment::Source::Custom("--set".into()))
     }
 
     fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {

@@ -48,7 +48,10 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
-pub(super) fn describe_metadata(m: &Metadata) -> String {
+pub(super) fn describe_metadata(m: &Metadata, key: &str) -> String {
+    if m.name.contains("environment") {
+        return format!("environment variable LIENTHONG_{}", key.to_ascii_uppercase().replace('.', "__"));
+    }
     match &m.source {
         Some(Source::File(p)) => p.display().to_string(),
         Some(Source::Custom(s)) => s.clone(),
@@ -61,7 +64,7 @@ pub(super) fn origin(fig: &Figment, key: &str) -> String {
     let mut k = key.to_owned();
     loop {
         if let Some(m) = fig.find_metadata(&k) {
-            let d = describe_metadata(m);
+            let d = describe_metadata(m, &k);
             return if d.contains("Config") { "built-in default".into() } else { d };
         }
         match k.rfind('.') {
