@@ -40,6 +40,7 @@ members = "not-an-address"
 [[members]]
 id = "a"
 kind = "agency"
+sevices = ["directory"]
 organs = ["H99", "Sở Nội vụ"]
 services = ["directory"]
 cert_subject = "CN=a"
@@ -61,12 +62,13 @@ oauth = { client_id = "b", client_secret = { env = "LIENTHONG_TEST_UNSET_SECRET"
         ("members[0].organs[1]", "neither QCVN 102"),
         ("members[1].services[0]", "unknown service"),
         ("members[1].oauth.client_secret", "LIENTHONG_TEST_UNSET_SECRET is not set"),
+        ("members[0].sevices", "unknown key"),
     ] {
         let line = err.lines().find(|l| l.contains(&format!(": {key}: "))).unwrap_or_else(|| panic!("{key} not reported:\n{err}"));
         assert!(line.contains(&file), "{line}");
         assert!(line.contains(reason), "{line}");
     }
-    assert!(err.starts_with("4 configuration error(s)"), "{err}");
+    assert!(err.starts_with("5 configuration error(s)"), "{err}");
 
     // Environment and --set are named as the source of their mistakes.
     let out = Command::new(BIN)

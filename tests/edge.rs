@@ -147,6 +147,13 @@ async fn bearer_token_flow_and_bad_tokens() {
     let (fresh, _) = issuer.issue("vpubnd", chrono::Utc::now().timestamp()).unwrap();
     assert_eq!(anon.get(gw.url("/v1/whoami")).bearer_auth(&fresh).send().await.unwrap().status(), StatusCode::OK);
 
+    // Neither the client secret nor a token ever reaches the logs.
+    let logs = std::fs::read_to_string(dir.path().join("stderr.log")).unwrap();
+    assert!(logs.contains("\"request_id\""), "no request log lines?");
+    for secret in ["sandbox-secret-vpubnd", "wrong-secret-0000", access.as_str(), SIGNING_KEY] {
+        assert!(!logs.contains(secret), "a secret leaked into the logs");
+    }
+
     // A token for one member over another member's certificate is refused.
     let resp = gw.client(Some("sonv")).get(gw.url("/v1/whoami")).bearer_auth(&access).send().await.unwrap();
     problem(resp, StatusCode::UNAUTHORIZED, "invalid_token").await;
@@ -212,4 +219,30 @@ async fn operator_listener_serves_metrics_and_readiness() {
     assert!(m.contains(r#"lienthong_access_denied_total{code="service_not_granted"} 1"#), "{m}");
     let r = plain.get(format!("{}/readyz", gw.operator_url)).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::OK);
+}
+
+/// Revocation fails closed: with the root's CRL missing, the intermediate's status is unknown and
+/// even a good member certificate is refused.
+#[tokio::test]
+async fn missing_crl_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "");
+    let out = std::process::Command::new(BIN)
+        .args(["--config", cfg.to_str().unwrap(), "pki", "dev-init", "data/pki"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let all = std::fs::read_to_string(dir.path().join("data/pki/crl.pem")).unwrap();
+    let blocks: Vec<&str> = all.split_inclusive("-----END X509 CRL-----\n").collect();
+    assert_eq!(blocks.len(), 2);
+    std::fs::write(dir.path().join("only-intermediate.crl.pem"), blocks[1]).unwrap();
+    let cfg = write_config(dir.path(), &format!("[tls]\ncrls = [\"{}\"]", dir.path().join("only-intermediate.crl.pem").display()));
+    let gw = Gateway::spawn(dir.path(), &cfg);
+    let good = client_config(&gw.pki(), Some(gw.pki().join("members/vpubnd")), &[b"http/1.1"]);
+    let err = raw_exchange(&gw.members_addr, good, GET_WHOAMI).await.expect_err("accepted without revocation data");
+    assert!(alert_of(&err).is_some(), "{err}");
+    // Bearer-token callers (no certificate) are not affected.
+    let resp = gw.client(None).get(gw.url("/healthz")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
 }

@@ -287,6 +287,7 @@ pub fn load(src: &Sources) -> Result<Loaded, ConfigErrors> {
         }
     };
     let loaded = Loaded { config, figment: fig };
+    errors.extend(validate::unknown_keys(&loaded));
     errors.extend(validate::validate(&loaded));
     if errors.is_empty() {
         Ok(loaded)

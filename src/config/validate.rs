@@ -89,6 +89,45 @@ impl Collector<'_> {
     }
 }
 
+/// Keys that were given but that no setting reads: usually a typo (`lisen.members`).
+pub(super) fn unknown_keys(loaded: &Loaded) -> Vec<ConfigError> {
+    let mut v = Collector { loaded, errors: Vec::new() };
+    let (Ok(raw), Ok(known)) = (
+        loaded.figment.extract::<figment::value::Value>(),
+        serde_json::to_value(&loaded.config),
+    ) else {
+        return v.errors;
+    };
+    let raw = serde_json::to_value(&raw).unwrap_or_default();
+    walk_unknown(&raw, &known, "", &mut v);
+    v.errors
+}
+
+fn walk_unknown(raw: &serde_json::Value, known: &serde_json::Value, path: &str, v: &mut Collector<'_>) {
+    use serde_json::Value;
+    match (raw, known) {
+        (Value::Object(r), Value::Object(k)) => {
+            for (key, rv) in r {
+                let here = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                match k.get(key) {
+                    Some(kv) => walk_unknown(rv, kv, &here, v),
+                    None => {
+                        let mut names: Vec<&str> = k.keys().map(String::as_str).collect();
+                        names.sort_unstable();
+                        v.err(here, format!("unknown key (known here: {})", names.join(", ")));
+                    }
+                }
+            }
+        }
+        (Value::Array(r), Value::Array(k)) => {
+            for (i, (rv, kv)) in r.iter().zip(k).enumerate() {
+                walk_unknown(rv, kv, &format!("{path}[{i}]"), v);
+            }
+        }
+        _ => {}
+    }
+}
+
 pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
     let c: &Config = &loaded.config;
     let mut v = Collector { loaded, errors: Vec::new() };

@@ -123,7 +123,17 @@ impl MemberListener {
                     let mut router = router.clone();
                     async move { router.call(req.map(axum::body::Body::new)).await }
                 });
-                let builder = Builder::new(TokioExecutor::new());
+                let mut builder = Builder::new(TokioExecutor::new());
+                // Slow-header (slowloris) defence on HTTP/1.1; HTTP/2 keep-alive pings find dead peers.
+                builder
+                    .http1()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(10));
+                builder
+                    .http2()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .keep_alive_interval(Duration::from_secs(30))
+                    .max_concurrent_streams(256);
                 let connection = builder.serve_connection(TokioIo::new(tls), svc);
                 if let Err(e) = watcher.watch(connection.into_owned()).await {
                     tracing::debug!(%remote, error = %e, "connection ended with error");
