@@ -27,13 +27,26 @@ pub enum ServeError {
 }
 
 /// Create the sandbox's dev PKI on first start.
+/// Create the sandbox's dev PKI on first start; later, issue certificates to members added since.
 pub fn ensure_sandbox_pki(c: &Config) -> Result<bool, dev::DevPkiError> {
-    if !c.sandbox || c.client_ca().exists() {
+    if !c.sandbox {
         return Ok(false);
     }
-    dev::init(&c.pki_dir(), &dev::DevPkiSpec { members: &c.members, org: "lienthong sandbox" }, false)?;
+    let spec = dev::DevPkiSpec { members: &c.members, org: SANDBOX_ORG };
+    if c.pki_dir().join("ca.pem").exists() {
+        if c.pki_dir().join("intermediate.key").exists() {
+            for id in dev::ensure_members(&c.pki_dir(), &spec)? {
+                tracing::info!(member = %id, "sandbox: issued a client certificate for a new member");
+            }
+        }
+        return Ok(false);
+    }
+    dev::init(&c.pki_dir(), &spec, false)?;
     Ok(true)
 }
+
+/// Organisation name in the dev PKI's subjects (sandbox members bind to it).
+pub const SANDBOX_ORG: &str = "lienthong sandbox";
 
 /// The token signing key: from configuration, or created once in the data directory.
 fn signing_key(c: &Config) -> Result<Secret, ServeError> {

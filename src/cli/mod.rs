@@ -174,7 +174,7 @@ pub fn run(cli: Cli) -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            match dev::init(&dir, &dev::DevPkiSpec { members: &c.members, org: "lienthong sandbox" }, force) {
+            match dev::init(&dir, &dev::DevPkiSpec { members: &c.members, org: crate::server::SANDBOX_ORG }, force) {
                 Ok(p) => {
                     println!("dev PKI created in {}", p.dir.display());
                     println!("  trust anchor : {}", p.dir.join("ca.pem").display());

@@ -198,6 +198,59 @@ pub struct DevPki {
     pub signers: Vec<(String, String)>,
 }
 
+fn member_subject(org: &str, id: &str) -> Result<X509Name, ErrorStack> {
+    name(&[("C", "VN"), ("O", org), ("OU", "members"), ("CN", id)])
+}
+
+/// Issue the client certificate (and, for agencies, the document-signing certificate) of every
+/// member in `spec` that does not have one in `dir` yet. Returns what was issued.
+fn issue_members(
+    dir: &Path,
+    inter: &Issued,
+    spec: &DevPkiSpec<'_>,
+    t: i64,
+) -> Result<(Vec<String>, Vec<(String, String)>), DevPkiError> {
+    let mut members = Vec::new();
+    let mut signers = Vec::new();
+    for m in spec.members {
+        if !dir.join("members").join(format!("{}.pem", m.id)).exists() {
+            let leaf =
+                issue(&member_subject(spec.org, &m.id)?, ec_key()?, Some(inter), Profile::Client, t - DAY, t + 825 * DAY, &[])?;
+            write_leaf(&dir.join("members"), &m.id, &leaf, &[&inter.cert])?;
+            members.push(m.id.clone());
+        }
+        if m.kind != "agency" || dir.join("signing").join(format!("{}.pem", m.id)).exists() {
+            continue;
+        }
+        if let Some(organ) = m.organs.first() {
+            let cn = if m.name.is_empty() { m.id.as_str() } else { m.name.as_str() };
+            let signer = issue(
+                &name(&[("C", "VN"), ("O", spec.org), ("OU", organ), ("CN", cn)])?,
+                rsa_key()?,
+                Some(inter),
+                Profile::DocumentSigning,
+                t - DAY,
+                t + 825 * DAY,
+                &[],
+            )?;
+            write_leaf(&dir.join("signing"), &m.id, &signer, &[&inter.cert])?;
+            signers.push((m.id.clone(), organ.clone()));
+        }
+    }
+    Ok((members, signers))
+}
+
+/// In an existing dev PKI, issue certificates for members added to the configuration since.
+pub fn ensure_members(dir: &Path, spec: &DevPkiSpec<'_>) -> Result<Vec<String>, DevPkiError> {
+    let read = |f: &str| std::fs::read(dir.join(f)).map_err(|source| DevPkiError::Io { path: dir.join(f), source });
+    let inter = Issued {
+        cert: X509::from_pem(&read("intermediate.pem")?)?,
+        key: PKey::private_key_from_pem(&read("intermediate.key")?)?,
+    };
+    let (members, _) = issue_members(dir, &inter, spec, now())?;
+    Ok(members)
+}
+
 /// Create the dev PKI in `dir`.
 pub fn init(dir: &Path, spec: &DevPkiSpec<'_>, force: bool) -> Result<DevPki, DevPkiError> {
     if dir.join("ca.pem").exists() && !force {
@@ -239,33 +292,11 @@ pub fn init(dir: &Path, spec: &DevPkiSpec<'_>, force: bool) -> Result<DevPki, De
     )?;
     write_leaf(dir, "server", &server, &[&inter.cert])?;
 
-    let member_name = |id: &str| name(&[("C", "VN"), ("O", org), ("OU", "members"), ("CN", id)]);
-    let mut members = Vec::new();
-    let mut signers = Vec::new();
-    for m in spec.members {
-        let leaf = issue(&member_name(&m.id)?, ec_key()?, Some(&inter), Profile::Client, t - DAY, t + 825 * DAY, &[])?;
-        write_leaf(&dir.join("members"), &m.id, &leaf, &[&inter.cert])?;
-        members.push(m.id.clone());
-        if m.kind == "agency" {
-            if let Some(organ) = m.organs.first() {
-                let cn = if m.name.is_empty() { m.id.as_str() } else { m.name.as_str() };
-                let signer = issue(
-                    &name(&[("C", "VN"), ("O", org), ("OU", organ), ("CN", cn)])?,
-                    rsa_key()?,
-                    Some(&inter),
-                    Profile::DocumentSigning,
-                    t - DAY,
-                    t + 825 * DAY,
-                    &[],
-                )?;
-                write_leaf(&dir.join("signing"), &m.id, &signer, &[&inter.cert])?;
-                signers.push((m.id.clone(), organ.clone()));
-            }
-        }
-    }
+    let (members, signers) = issue_members(dir, &inter, spec, t)?;
 
     // Negative-test material. The revoked and expired certificates carry the subject of the
     // first member, so a test shows that revocation and expiry (not an unknown binding) reject them.
+    let member_name = |id: &str| member_subject(org, id);
     let first = spec.members.first().map(|m| m.id.as_str()).unwrap_or("nobody");
     let test_dir = dir.join("test");
     let revoked = issue(&member_name(first)?, ec_key()?, Some(&inter), Profile::Client, t - DAY, t + 825 * DAY, &[])?;
@@ -347,6 +378,13 @@ mod tests {
         assert_eq!(verify("test/revoked.pem").1, openssl_sys::X509_V_ERR_CERT_REVOKED);
         assert_eq!(verify("test/expired.pem").1, openssl_sys::X509_V_ERR_CERT_HAS_EXPIRED);
         assert!(!verify("test/foreign.pem").0);
+
+        // A member added later gets its certificates from the same intermediate.
+        let more = [member("vpubnd", "agency", "000.00.00.H99"), member("sotp", "agency", "000.00.02.H99")];
+        let issued = ensure_members(dir.path(), &DevPkiSpec { members: &more, org: "test" }).unwrap();
+        assert_eq!(issued, vec!["sotp".to_string()]);
+        assert_eq!(verify("members/sotp.pem"), (true, 0));
+        assert_eq!(verify("signing/sotp.pem"), (true, 0));
 
         let signer = load("signing/vpubnd.pem").remove(0);
         let ou: Vec<String> = signer
