@@ -5,11 +5,13 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod dsig;
 pub mod edge;
 pub mod http;
 pub mod members;
 pub mod pki;
 pub mod server;
 pub mod store;
+pub mod xml;
 
 pub use lienthong_contract as contract;

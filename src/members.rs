@@ -22,10 +22,11 @@ impl Fingerprint {
     pub fn parse(s: &str) -> Result<Self, String> {
         let body = s.strip_prefix("sha256:").unwrap_or(s);
         let hex: String = body.chars().filter(|c| *c != ':').collect();
-        let bytes = hex::decode(&hex).map_err(|_| format!("{s:?} is not a hex SHA-256 fingerprint"))?;
-        let arr: [u8; 32] = bytes
-            .try_into()
-            .map_err(|_| format!("{s:?} is not 32 bytes (a SHA-256 fingerprint has 64 hex digits)"))?;
+        let bytes =
+            hex::decode(&hex).map_err(|_| format!("{s:?} is not a hex SHA-256 fingerprint"))?;
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| {
+            format!("{s:?} is not 32 bytes (a SHA-256 fingerprint has 64 hex digits)")
+        })?;
         Ok(Fingerprint(arr))
     }
 }
@@ -64,9 +65,11 @@ impl CertBinding {
     pub fn key(&self) -> String {
         match self {
             CertBinding::Fingerprint(f) => f.to_string(),
-            CertBinding::Subject(s) => {
-                s.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
-            }
+            CertBinding::Subject(s) => s
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(","),
         }
     }
 
@@ -100,7 +103,9 @@ fn split_dn(s: &str) -> Result<BTreeSet<(String, String)>, String> {
         if p.is_empty() {
             continue;
         }
-        let (k, v) = p.split_once('=').ok_or_else(|| format!("{p:?} is not ATTRIBUTE=value"))?;
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| format!("{p:?} is not ATTRIBUTE=value"))?;
         out.insert((k.trim().to_ascii_uppercase(), v.trim().to_owned()));
     }
     Ok(out)
@@ -166,7 +171,10 @@ pub struct Member {
 
 impl fmt::Debug for Member {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Member").field("id", &self.id).field("services", &self.services).finish_non_exhaustive()
+        f.debug_struct("Member")
+            .field("id", &self.id)
+            .field("services", &self.services)
+            .finish_non_exhaustive()
     }
 }
 
@@ -206,8 +214,14 @@ impl Registry {
             };
             let (client_id, client_secret_hash) = match &m.oauth {
                 Some(o) => {
-                    let secret: Secret = o.client_secret.resolve().map_err(|e| format!("member {}: {e}", m.id))?;
-                    (Some(o.client_id.clone()), Some(openssl::sha::sha256(secret.expose())))
+                    let secret: Secret = o
+                        .client_secret
+                        .resolve()
+                        .map_err(|e| format!("member {}: {e}", m.id))?;
+                    (
+                        Some(o.client_id.clone()),
+                        Some(openssl::sha::sha256(secret.expose())),
+                    )
                 }
                 None => (None, None),
             };
@@ -215,8 +229,19 @@ impl Registry {
                 id: m.id.clone(),
                 name: m.name.clone(),
                 kind: m.kind.clone(),
-                organs: m.organs.iter().map(|o| OrganId::parse(o).map_err(|e| e.to_string())).collect::<Result<_, _>>()?,
-                services: m.services.iter().map(|s| s.parse().map_err(|e: lienthong_contract::UnknownService| e.to_string())).collect::<Result<_, _>>()?,
+                organs: m
+                    .organs
+                    .iter()
+                    .map(|o| OrganId::parse(o).map_err(|e| e.to_string()))
+                    .collect::<Result<_, _>>()?,
+                services: m
+                    .services
+                    .iter()
+                    .map(|s| {
+                        s.parse()
+                            .map_err(|e: lienthong_contract::UnknownService| e.to_string())
+                    })
+                    .collect::<Result<_, _>>()?,
                 binding: binding.clone(),
                 client_id: client_id.clone(),
                 client_secret_hash,
@@ -250,7 +275,9 @@ impl Registry {
 
     /// The member a certificate is bound to: by fingerprint first, then by exact subject.
     pub fn by_cert(&self, c: &ClientCert) -> Option<&Arc<Member>> {
-        self.by_fingerprint.get(&c.fingerprint).or_else(|| self.by_subject.get(&c.subject))
+        self.by_fingerprint
+            .get(&c.fingerprint)
+            .or_else(|| self.by_subject.get(&c.subject))
     }
 
     pub fn by_client_id(&self, id: &str) -> Option<&Arc<Member>> {
@@ -266,8 +293,14 @@ mod tests {
     fn fingerprint_forms() {
         let hex = "ab".repeat(32);
         let colon = vec!["AB"; 32].join(":");
-        assert_eq!(Fingerprint::parse(&hex).unwrap(), Fingerprint::parse(&colon).unwrap());
-        assert_eq!(Fingerprint::parse(&format!("sha256:{hex}")).unwrap().0, [0xab; 32]);
+        assert_eq!(
+            Fingerprint::parse(&hex).unwrap(),
+            Fingerprint::parse(&colon).unwrap()
+        );
+        assert_eq!(
+            Fingerprint::parse(&format!("sha256:{hex}")).unwrap().0,
+            [0xab; 32]
+        );
         assert!(Fingerprint::parse("abcd").is_err());
         assert!(Fingerprint::parse(&"zz".repeat(32)).is_err());
     }

@@ -3,7 +3,9 @@
 
 use crate::audit::{self, Event};
 use crate::config::{Config, Secret};
-use crate::edge::{self, listener::MemberListener, rate_limit::RateLimits, token::TokenIssuer, AppState, Inner};
+use crate::edge::{
+    self, listener::MemberListener, rate_limit::RateLimits, token::TokenIssuer, AppState, Inner,
+};
 use crate::members::Registry;
 use crate::pki::dev;
 use crate::store::Store;
@@ -21,7 +23,11 @@ pub enum ServeError {
     #[error("store: {0}")]
     Store(#[from] crate::store::StoreError),
     #[error("cannot listen on {addr} ({what}): {source}")]
-    Bind { addr: String, what: &'static str, source: std::io::Error },
+    Bind {
+        addr: String,
+        what: &'static str,
+        source: std::io::Error,
+    },
     #[error("{0}")]
     Other(String),
 }
@@ -32,7 +38,10 @@ pub fn ensure_sandbox_pki(c: &Config) -> Result<bool, dev::DevPkiError> {
     if !c.sandbox {
         return Ok(false);
     }
-    let spec = dev::DevPkiSpec { members: &c.members, org: SANDBOX_ORG };
+    let spec = dev::DevPkiSpec {
+        members: &c.members,
+        org: SANDBOX_ORG,
+    };
     if c.pki_dir().join("ca.pem").exists() {
         if c.pki_dir().join("intermediate.key").exists() {
             for id in dev::ensure_members(&c.pki_dir(), &spec)? {
@@ -51,7 +60,9 @@ pub const SANDBOX_ORG: &str = "lienthong sandbox";
 /// The token signing key: from configuration, or created once in the data directory.
 fn signing_key(c: &Config) -> Result<Secret, ServeError> {
     if let Some(src) = &c.oauth.signing_key {
-        return src.resolve().map_err(|e| ServeError::Other(format!("oauth.signing_key: {e}")));
+        return src
+            .resolve()
+            .map_err(|e| ServeError::Other(format!("oauth.signing_key: {e}")));
     }
     let path = c.data_dir.join("oauth-signing.key");
     if let Ok(bytes) = std::fs::read(&path) {
@@ -61,7 +72,8 @@ fn signing_key(c: &Config) -> Result<Secret, ServeError> {
     }
     let mut key = vec![0u8; 32];
     openssl::rand::rand_bytes(&mut key).map_err(|e| ServeError::Other(e.to_string()))?;
-    write_private(&path, &key).map_err(|e| ServeError::Other(format!("{}: {e}", path.display())))?;
+    write_private(&path, &key)
+        .map_err(|e| ServeError::Other(format!("{}: {e}", path.display())))?;
     Ok(Secret::new(key))
 }
 
@@ -83,7 +95,13 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 }
 
 async fn bind(addr: &str, what: &'static str) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr: addr.to_owned(), what, source })
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: addr.to_owned(),
+            what,
+            source,
+        })
 }
 
 fn abs(p: &Path) -> PathBuf {
@@ -101,8 +119,12 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let store = Store::open(&config.store_url(), config.store.max_connections).await?;
     let registry = Arc::new(Registry::from_config(&config).map_err(ServeError::Other)?);
     let key = signing_key(&config)?;
-    let tokens = TokenIssuer::new(key.expose(), &config.oauth.issuer, config.oauth.token_ttl_secs)
-        .map_err(|e| ServeError::Other(e.to_string()))?;
+    let tokens = TokenIssuer::new(
+        key.expose(),
+        &config.oauth.issuer,
+        config.oauth.token_ttl_secs,
+    )
+    .map_err(|e| ServeError::Other(e.to_string()))?;
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| ServeError::Other(format!("metrics: {e}")))?;
@@ -120,8 +142,12 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
 
     let member_l = bind(&config.listen.members, "listen.members").await?;
     let operator_l = bind(&config.listen.operator, "listen.operator").await?;
-    let member_addr = member_l.local_addr().map_err(|e| ServeError::Other(e.to_string()))?;
-    let operator_addr = operator_l.local_addr().map_err(|e| ServeError::Other(e.to_string()))?;
+    let member_addr = member_l
+        .local_addr()
+        .map_err(|e| ServeError::Other(e.to_string()))?;
+    let operator_addr = operator_l
+        .local_addr()
+        .map_err(|e| ServeError::Other(e.to_string()))?;
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     let members = MemberListener {
@@ -133,7 +159,11 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         max_connections: config.limits.max_connections,
     };
     let m_task = tokio::spawn(members.run(rx.clone()));
-    let o_task = tokio::spawn(edge::listener::run_plain(operator_l, crate::http::operator_router(state.clone(), recorder), rx));
+    let o_task = tokio::spawn(edge::listener::run_plain(
+        operator_l,
+        crate::http::operator_router(state.clone(), recorder),
+        rx,
+    ));
 
     audit::append(
         &store,
@@ -204,22 +234,30 @@ async fn wait_for_signal() {
     }
 }
 
-fn print_banner(c: &Config, reg: &Registry, members: std::net::SocketAddr, operator: std::net::SocketAddr) {
+fn print_banner(
+    c: &Config,
+    reg: &Registry,
+    members: std::net::SocketAddr,
+    operator: std::net::SocketAddr,
+) {
     let host = if members.ip().is_unspecified() {
         format!("127.0.0.1:{}", members.port())
     } else {
         members.to_string()
     };
-    println!("lienthong {} is running{}", env!("CARGO_PKG_VERSION"), if c.sandbox { " (sandbox)" } else { "" });
+    println!(
+        "lienthong {} is running{}",
+        env!("CARGO_PKG_VERSION"),
+        if c.sandbox { " (sandbox)" } else { "" }
+    );
     println!("  member API : https://{host}   (mTLS or OAuth2 bearer tokens)");
     println!("  operator   : http://{operator}/metrics  /healthz  /readyz");
     println!("  store      : {}", c.store_url());
     if c.sandbox {
         println!("  dev PKI    : {}", abs(&c.pki_dir()).display());
-        let demo = reg
-            .all()
-            .iter()
-            .find(|m| m.may_use(lienthong_contract::Service::Directory) && c.member_cert_path(&m.id).exists());
+        let demo = reg.all().iter().find(|m| {
+            m.may_use(lienthong_contract::Service::Directory) && c.member_cert_path(&m.id).exists()
+        });
         if let Some(m) = demo {
             println!();
             println!("Try it (as demo member \"{}\"):", m.id);

@@ -9,21 +9,41 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn run(args: &[&str], cwd: &std::path::Path) -> std::process::Output {
-    Command::new(BIN).args(args).current_dir(cwd).output().unwrap()
+    Command::new(BIN)
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
 }
 
 #[test]
 fn help_lists_every_command_and_option() {
     let dir = tempfile::tempdir().unwrap();
     let top = String::from_utf8(run(&["--help"], dir.path()).stdout).unwrap();
-    for word in ["serve", "check-config", "pki", "audit", "members", "--config", "--set", "LIENTHONG_"] {
+    for word in [
+        "serve",
+        "check-config",
+        "pki",
+        "audit",
+        "members",
+        "--config",
+        "--set",
+        "LIENTHONG_",
+    ] {
         assert!(top.contains(word), "--help lacks {word}:\n{top}");
     }
     let pki = String::from_utf8(run(&["pki", "dev-init", "--help"], dir.path()).stdout).unwrap();
-    assert!(pki.contains("<DIR>") && pki.contains("--force") && pki.contains("CRL"), "{pki}");
+    assert!(
+        pki.contains("<DIR>") && pki.contains("--force") && pki.contains("CRL"),
+        "{pki}"
+    );
     let audit = String::from_utf8(run(&["audit", "--help"], dir.path()).stdout).unwrap();
-    assert!(audit.contains("verify") && audit.contains("tail"), "{audit}");
-    let members = String::from_utf8(run(&["members", "list", "--help"], dir.path()).stdout).unwrap();
+    assert!(
+        audit.contains("verify") && audit.contains("tail"),
+        "{audit}"
+    );
+    let members =
+        String::from_utf8(run(&["members", "list", "--help"], dir.path()).stdout).unwrap();
     assert!(members.contains("--json"), "{members}");
 }
 
@@ -53,7 +73,10 @@ oauth = { client_id = "b", client_secret = { env = "LIENTHONG_TEST_UNSET_SECRET"
 "#,
     )
     .unwrap();
-    let out = run(&["--config", path.to_str().unwrap(), "check-config"], dir.path());
+    let out = run(
+        &["--config", path.to_str().unwrap(), "check-config"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     let file = path.display().to_string();
@@ -61,10 +84,16 @@ oauth = { client_id = "b", client_secret = { env = "LIENTHONG_TEST_UNSET_SECRET"
         ("listen.members", "not an address"),
         ("members[0].organs[1]", "neither QCVN 102"),
         ("members[1].services[0]", "unknown service"),
-        ("members[1].oauth.client_secret", "LIENTHONG_TEST_UNSET_SECRET is not set"),
+        (
+            "members[1].oauth.client_secret",
+            "LIENTHONG_TEST_UNSET_SECRET is not set",
+        ),
         ("members[0].sevices", "unknown key"),
     ] {
-        let line = err.lines().find(|l| l.contains(&format!(": {key}: "))).unwrap_or_else(|| panic!("{key} not reported:\n{err}"));
+        let line = err
+            .lines()
+            .find(|l| l.contains(&format!(": {key}: ")))
+            .unwrap_or_else(|| panic!("{key} not reported:\n{err}"));
         assert!(line.contains(&file), "{line}");
         assert!(line.contains(reason), "{line}");
     }
@@ -72,20 +101,47 @@ oauth = { client_id = "b", client_secret = { env = "LIENTHONG_TEST_UNSET_SECRET"
 
     // Environment and --set are named as the source of their mistakes.
     let out = Command::new(BIN)
-        .args(["--config", path.to_str().unwrap(), "--set", "limits.body_bytes=0", "check-config"])
+        .args([
+            "--config",
+            path.to_str().unwrap(),
+            "--set",
+            "limits.body_bytes=0",
+            "check-config",
+        ])
         .env("LIENTHONG_LOG__FORMAT", "xml")
         .current_dir(dir.path())
         .output()
         .unwrap();
     let err = String::from_utf8(out.stderr).unwrap();
-    assert!(err.lines().any(|l| l.trim_start().starts_with("--set: limits.body_bytes: must be greater than 0")), "{err}");
-    assert!(err.lines().any(|l| l.trim_start().starts_with("environment variable LIENTHONG_LOG__FORMAT: log.format:")), "{err}");
+    assert!(
+        err.lines().any(|l| l
+            .trim_start()
+            .starts_with("--set: limits.body_bytes: must be greater than 0")),
+        "{err}"
+    );
+    assert!(
+        err.lines().any(|l| l
+            .trim_start()
+            .starts_with("environment variable LIENTHONG_LOG__FORMAT: log.format:")),
+        "{err}"
+    );
 
     // A good configuration passes, and secrets never show.
     let good = write_config(dir.path(), "");
-    let out = run(&["--config", good.to_str().unwrap(), "check-config"], dir.path());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let out = run(
+        &["--config", good.to_str().unwrap(), "check-config"],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(!all.contains("sandbox-secret-vpubnd") && !all.contains(SIGNING_KEY));
 }
 
@@ -93,23 +149,75 @@ oauth = { client_id = "b", client_secret = { env = "LIENTHONG_TEST_UNSET_SECRET"
 fn members_list_shows_bindings_and_sandbox_paths() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), "");
-    let out = run(&["--config", cfg.to_str().unwrap(), "pki", "dev-init", "data/pki"], dir.path());
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = run(&["--config", cfg.to_str().unwrap(), "members", "list", "--json"], dir.path());
+    let out = run(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "pki",
+            "dev-init",
+            "data/pki",
+        ],
+        dir.path(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "members",
+            "list",
+            "--json",
+        ],
+        dir.path(),
+    );
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let vp = v.as_array().unwrap().iter().find(|m| m["id"] == "vpubnd").unwrap();
+    let vp = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "vpubnd")
+        .unwrap();
     assert_eq!(vp["organs"], serde_json::json!(["000.00.00.H99", "H99"]));
     assert_eq!(vp["services"], serde_json::json!(["directory", "edocs"]));
     assert_eq!(vp["oauth_client_id"], "vpubnd");
-    assert!(vp["certificate_binding"].as_str().unwrap().contains("CN=vpubnd"));
+    assert!(vp["certificate_binding"]
+        .as_str()
+        .unwrap()
+        .contains("CN=vpubnd"));
     let cert = vp["cert_path"].as_str().unwrap();
-    assert!(cert.ends_with("pki/members/vpubnd.pem") && std::path::Path::new(cert).exists(), "{cert}");
+    assert!(
+        cert.ends_with("pki/members/vpubnd.pem") && std::path::Path::new(cert).exists(),
+        "{cert}"
+    );
     assert!(!String::from_utf8_lossy(&out.stdout).contains("sandbox-secret"));
-    let text = String::from_utf8(run(&["--config", cfg.to_str().unwrap(), "members", "list"], dir.path()).stdout).unwrap();
-    assert!(text.contains("limited (onestop)") && text.contains("services : payments"), "{text}");
+    let text = String::from_utf8(
+        run(
+            &["--config", cfg.to_str().unwrap(), "members", "list"],
+            dir.path(),
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert!(
+        text.contains("limited (onestop)") && text.contains("services : payments"),
+        "{text}"
+    );
     // dev-init refuses to overwrite without --force.
-    let again = run(&["--config", cfg.to_str().unwrap(), "pki", "dev-init", "data/pki"], dir.path());
+    let again = run(
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "pki",
+            "dev-init",
+            "data/pki",
+        ],
+        dir.path(),
+    );
     assert!(!again.status.success());
     assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
     // Document-signing certificates carry the organ id in the subject OU.
@@ -123,7 +231,11 @@ fn members_list_shows_bindings_and_sandbox_paths() {
 fn sandbox_prints_a_curl_command_that_works() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("config")).unwrap();
-    std::fs::copy(concat!(env!("CARGO_MANIFEST_DIR"), "/config/lienthong.toml"), dir.path().join("config/lienthong.toml")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config/lienthong.toml"),
+        dir.path().join("config/lienthong.toml"),
+    )
+    .unwrap();
     let mut child = Command::new(BIN)
         .current_dir(dir.path())
         .env("LIENTHONG_LISTEN__MEMBERS", "127.0.0.1:0")
@@ -153,11 +265,22 @@ fn sandbox_prints_a_curl_command_that_works() {
     }
     let curl = curl.unwrap_or_else(|| panic!("no curl command printed:\n{banner}"));
     assert!(dir.path().join("data/pki/ca.pem").exists());
-    assert!(dir.path().join("data/pki/members/vpubnd.pem").exists() && dir.path().join("data/pki/members/vpubnd.key").exists());
-    let out = Command::new("sh").arg("-c").arg(format!("{curl} -sS -w '\\n%{{http_code}}'")).output().unwrap();
+    assert!(
+        dir.path().join("data/pki/members/vpubnd.pem").exists()
+            && dir.path().join("data/pki/members/vpubnd.key").exists()
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!("{curl} -sS -w '\\n%{{http_code}}'"))
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     let _ = child.kill();
     let _ = child.wait();
-    assert!(text.trim_end().ends_with("200"), "curl said: {text} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.trim_end().ends_with("200"),
+        "curl said: {text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("000.00.00.H99"), "{text}");
 }

@@ -8,8 +8,15 @@ use serde_json::Value;
 
 fn audit_tail(gw: &Gateway) -> Vec<Value> {
     let out = gw.cli(&["audit", "tail", "-n", "1000", "--json"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[tokio::test]
@@ -26,7 +33,10 @@ async fn acknowledged_request_survives_sigkill() {
     let cfg = gw.config();
     let gw = Gateway::spawn(dir.path(), &cfg);
     let records = audit_tail(&gw);
-    let rec = records.iter().find(|r| r["request_id"] == rid.as_str()).unwrap_or_else(|| panic!("request {rid} not in the audit log"));
+    let rec = records
+        .iter()
+        .find(|r| r["request_id"] == rid.as_str())
+        .unwrap_or_else(|| panic!("request {rid} not in the audit log"));
     assert_eq!(rec["actor"], "vpubnd");
     assert_eq!(rec["outcome"], "allow");
     assert_eq!(rec["action"], "GET /v1/whoami");
@@ -36,15 +46,28 @@ async fn acknowledged_request_survives_sigkill() {
     assert_eq!(v["valid"], true, "{v}");
     assert!(out.status.success());
     // And the restarted gateway serves again.
-    assert_eq!(gw.client(Some("vpubnd")).get(gw.url("/v1/whoami")).send().await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        gw.client(Some("vpubnd"))
+            .get(gw.url("/v1/whoami"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
 }
 
 /// Flip one byte of one record's stored text, in the database file itself.
 fn flip_byte_in_store(data: &std::path::Path, needle: &str) {
     for name in ["lienthong.db", "lienthong.db-wal"] {
         let path = data.join(name);
-        let Ok(mut bytes) = std::fs::read(&path) else { continue };
-        if let Some(pos) = bytes.windows(needle.len()).position(|w| w == needle.as_bytes()) {
+        let Ok(mut bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        if let Some(pos) = bytes
+            .windows(needle.len())
+            .position(|w| w == needle.as_bytes())
+        {
             let i = pos + needle.len() - 1;
             bytes[i] = if bytes[i] == b'0' { b'1' } else { b'0' };
             std::fs::write(&path, bytes).unwrap();
@@ -67,15 +90,25 @@ async fn audit_verify_names_the_first_tampered_record() {
     drop((vp, pg));
     gw.stop();
     let out = gw.cli(&["audit", "verify"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("audit chain OK"));
 
     let records = audit_tail(&gw);
     assert!(records.len() >= 8, "{}", records.len());
     // Tamper with a record in the middle: its request id, one byte.
-    let victim = records.iter().find(|r| r["kind"] == "access" && r["outcome"] == "deny:service_not_granted").unwrap();
+    let victim = records
+        .iter()
+        .find(|r| r["kind"] == "access" && r["outcome"] == "deny:service_not_granted")
+        .unwrap();
     let seq = victim["seq"].as_i64().unwrap();
-    flip_byte_in_store(&dir.path().join("data"), victim["request_id"].as_str().unwrap());
+    flip_byte_in_store(
+        &dir.path().join("data"),
+        victim["request_id"].as_str().unwrap(),
+    );
 
     let out = gw.cli(&["audit", "verify", "--json"]);
     assert_eq!(out.status.code(), Some(1));

@@ -44,8 +44,15 @@ impl Record {
     /// SHA-256 over an unambiguous encoding (a JSON array of the fields) of everything but `hash`.
     pub fn compute_hash(&self) -> String {
         let fields = serde_json::json!([
-            self.seq, self.at, self.kind, self.actor, self.action, self.outcome, self.request_id,
-            self.detail, self.prev_hash
+            self.seq,
+            self.at,
+            self.kind,
+            self.actor,
+            self.action,
+            self.outcome,
+            self.request_id,
+            self.detail,
+            self.prev_hash
         ]);
         let bytes = serde_json::to_vec(&fields).unwrap_or_default();
         hex::encode(openssl::sha::sha256(&bytes))
@@ -68,16 +75,25 @@ fn row_to_record(r: &sqlx::any::AnyRow) -> Result<Record, sqlx::Error> {
 }
 
 /// Append one event inside an open transaction, so that it commits with the state it records.
-pub async fn append_in(tx: &mut sqlx::Transaction<'_, sqlx::Any>, backend: Backend, ev: &Event) -> Result<Record, StoreError> {
+pub async fn append_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    ev: &Event,
+) -> Result<Record, StoreError> {
     if backend == Backend::Postgres {
         // One writer at a time across every node sharing the database.
-        sqlx::query("SELECT pg_advisory_xact_lock(7171717)").execute(&mut **tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7171717)")
+            .execute(&mut **tx)
+            .await?;
     }
     let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut **tx)
         .await?;
     let (seq, prev_hash) = match last {
-        Some(r) => (r.try_get::<i64, _>("seq")? + 1, r.try_get::<String, _>("hash")?),
+        Some(r) => (
+            r.try_get::<i64, _>("seq")? + 1,
+            r.try_get::<String, _>("hash")?,
+        ),
         None => (1, GENESIS.to_owned()),
     };
     let mut rec = Record {
@@ -162,16 +178,26 @@ pub async fn verify(store: &Store) -> Result<Verdict, StoreError> {
                 valid: false,
                 records: count,
                 head: prev.clone(),
-                first_broken: Some(Broken { seq: rec.seq, reason }),
+                first_broken: Some(Broken {
+                    seq: rec.seq,
+                    reason,
+                }),
             };
             if rec.seq != expected_seq {
-                return Ok(broken(format!("record {expected_seq} is missing (next is {})", rec.seq)));
+                return Ok(broken(format!(
+                    "record {expected_seq} is missing (next is {})",
+                    rec.seq
+                )));
             }
             if rec.prev_hash != prev {
-                return Ok(broken("prev_hash does not match the hash of the previous record".into()));
+                return Ok(broken(
+                    "prev_hash does not match the hash of the previous record".into(),
+                ));
             }
             if rec.compute_hash() != rec.hash {
-                return Ok(broken("content does not match its hash (the record was altered)".into()));
+                return Ok(broken(
+                    "content does not match its hash (the record was altered)".into(),
+                ));
             }
             prev = rec.hash.clone();
             expected_seq += 1;
@@ -179,7 +205,12 @@ pub async fn verify(store: &Store) -> Result<Verdict, StoreError> {
         }
     }
     // Records below 1 or any seq gap at the start were caught above; a chain starting later is a gap.
-    Ok(Verdict { valid: true, records: count, head: prev, first_broken: None })
+    Ok(Verdict {
+        valid: true,
+        records: count,
+        head: prev,
+        first_broken: None,
+    })
 }
 
 /// The last `n` records, oldest first.
@@ -191,7 +222,10 @@ pub async fn tail(store: &Store, n: i64) -> Result<Vec<Record>, StoreError> {
     .bind(n)
     .fetch_all(store.pool())
     .await?;
-    let mut out = rows.iter().map(row_to_record).collect::<Result<Vec<_>, _>>()?;
+    let mut out = rows
+        .iter()
+        .map(row_to_record)
+        .collect::<Result<Vec<_>, _>>()?;
     out.reverse();
     Ok(out)
 }
@@ -223,10 +257,21 @@ mod tests {
         assert!(v.valid);
         assert_eq!(v.records, 5);
         // The table refuses updates...
-        assert!(sqlx::query("UPDATE audit_log SET actor = 'x' WHERE seq = 3").execute(store.pool()).await.is_err());
+        assert!(
+            sqlx::query("UPDATE audit_log SET actor = 'x' WHERE seq = 3")
+                .execute(store.pool())
+                .await
+                .is_err()
+        );
         // ...but someone with the file can drop the trigger; the chain still tells.
-        sqlx::query("DROP TRIGGER audit_log_no_update").execute(store.pool()).await.unwrap();
-        sqlx::query("UPDATE audit_log SET actor = 'm9' WHERE seq = 3").execute(store.pool()).await.unwrap();
+        sqlx::query("DROP TRIGGER audit_log_no_update")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        sqlx::query("UPDATE audit_log SET actor = 'm9' WHERE seq = 3")
+            .execute(store.pool())
+            .await
+            .unwrap();
         let v = verify(&store).await.unwrap();
         assert!(!v.valid);
         assert_eq!(v.first_broken.as_ref().unwrap().seq, 3);
@@ -241,8 +286,14 @@ mod tests {
         for i in 0..4 {
             append(&store, &ev(i)).await.unwrap();
         }
-        sqlx::query("DROP TRIGGER audit_log_no_delete").execute(store.pool()).await.unwrap();
-        sqlx::query("DELETE FROM audit_log WHERE seq = 2").execute(store.pool()).await.unwrap();
+        sqlx::query("DROP TRIGGER audit_log_no_delete")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM audit_log WHERE seq = 2")
+            .execute(store.pool())
+            .await
+            .unwrap();
         let v = verify(&store).await.unwrap();
         assert_eq!(v.first_broken.unwrap().seq, 3);
     }

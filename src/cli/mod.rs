@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const ABOUT: &str = "lienthong: the province's secure integration gateway (LGSP) for document exchange \
+const ABOUT: &str =
+    "lienthong: the province's secure integration gateway (LGSP) for document exchange \
 (edXML, QCVN 102), dossier sync with the national public service portal, fee payment, postal \
 result delivery and citizen lookup.";
 
@@ -30,7 +31,13 @@ pub struct Cli {
 #[derive(Args, Debug, Clone)]
 pub struct Global {
     /// Configuration file [default: config/lienthong.toml; built-in sandbox defaults if it is absent]
-    #[arg(short, long, global = true, env = "LIENTHONG_CONFIG", value_name = "FILE")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        env = "LIENTHONG_CONFIG",
+        value_name = "FILE"
+    )]
     pub config: Option<PathBuf>,
     /// Override one setting, e.g. --set listen.members=0.0.0.0:8443 (repeatable; beats file and environment)
     #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
@@ -99,8 +106,16 @@ pub enum MembersCommand {
 
 fn sources(g: &Global) -> Sources {
     match &g.config {
-        Some(p) => Sources { file: Some(p.clone()), file_explicit: true, sets: g.sets.clone() },
-        None => Sources { file: Some(config::default_path()), file_explicit: false, sets: g.sets.clone() },
+        Some(p) => Sources {
+            file: Some(p.clone()),
+            file_explicit: true,
+            sets: g.sets.clone(),
+        },
+        None => Sources {
+            file: Some(config::default_path()),
+            file_explicit: false,
+            sets: g.sets.clone(),
+        },
     }
 }
 
@@ -117,16 +132,25 @@ fn load(g: &Global) -> Result<Config, ExitCode> {
 fn init_logging(c: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&c.log.level)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if c.log.format == "text" {
         let _ = b.try_init();
     } else {
-        let _ = b.json().flatten_event(true).with_current_span(false).try_init();
+        let _ = b
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init();
     }
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -174,16 +198,29 @@ pub fn run(cli: Cli) -> ExitCode {
                 Ok(c) => c,
                 Err(code) => return code,
             };
-            match dev::init(&dir, &dev::DevPkiSpec { members: &c.members, org: crate::server::SANDBOX_ORG }, force) {
+            match dev::init(
+                &dir,
+                &dev::DevPkiSpec {
+                    members: &c.members,
+                    org: crate::server::SANDBOX_ORG,
+                },
+                force,
+            ) {
                 Ok(p) => {
                     println!("dev PKI created in {}", p.dir.display());
                     println!("  trust anchor : {}", p.dir.join("ca.pem").display());
                     println!("  server       : {}", p.dir.join("server.pem").display());
                     for m in &p.members {
-                        println!("  member       : {}", p.dir.join("members").join(format!("{m}.pem")).display());
+                        println!(
+                            "  member       : {}",
+                            p.dir.join("members").join(format!("{m}.pem")).display()
+                        );
                     }
                     for (m, organ) in &p.signers {
-                        println!("  signer       : {} (OU={organ})", p.dir.join("signing").join(format!("{m}.pem")).display());
+                        println!(
+                            "  signer       : {} (OU={organ})",
+                            p.dir.join("signing").join(format!("{m}.pem")).display()
+                        );
                     }
                     println!("  CRL          : {}", p.dir.join("crl.pem").display());
                     ExitCode::SUCCESS
@@ -225,7 +262,10 @@ async fn audit_cmd(c: &Config, cmd: AuditCommand) -> ExitCode {
                 if json {
                     println!("{}", serde_json::to_string(&v).unwrap_or_default());
                 } else if let Some(b) = &v.first_broken {
-                    println!("audit chain BROKEN at record {}: {} ({} record(s) before it verify)", b.seq, b.reason, v.records);
+                    println!(
+                        "audit chain BROKEN at record {}: {} ({} record(s) before it verify)",
+                        b.seq, b.reason, v.records
+                    );
                 } else {
                     println!("audit chain OK: {} record(s), head {}", v.records, v.head);
                 }
@@ -246,7 +286,10 @@ async fn audit_cmd(c: &Config, cmd: AuditCommand) -> ExitCode {
                     if json {
                         println!("{}", serde_json::to_string(&r).unwrap_or_default());
                     } else {
-                        println!("{:>8} {} {:<7} {:<12} {:<28} {:<32} {}", r.seq, r.at, r.kind, r.actor, r.action, r.outcome, r.request_id);
+                        println!(
+                            "{:>8} {} {:<7} {:<12} {:<28} {:<32} {}",
+                            r.seq, r.at, r.kind, r.actor, r.action, r.outcome, r.request_id
+                        );
                     }
                 }
                 ExitCode::SUCCESS
@@ -289,15 +332,37 @@ fn members_list(c: &Config, json: bool) -> ExitCode {
         })
         .collect();
     if json {
-        println!("{}", serde_json::to_string_pretty(&rows).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).unwrap_or_default()
+        );
         return ExitCode::SUCCESS;
     }
     for r in &rows {
-        println!("{} ({}) — {}", r["id"].as_str().unwrap_or_default(), r["kind"].as_str().unwrap_or_default(), r["name"].as_str().unwrap_or_default());
-        let list = |v: &serde_json::Value| v.as_array().map(|a| a.iter().filter_map(|x| x.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
+        println!(
+            "{} ({}) — {}",
+            r["id"].as_str().unwrap_or_default(),
+            r["kind"].as_str().unwrap_or_default(),
+            r["name"].as_str().unwrap_or_default()
+        );
+        let list = |v: &serde_json::Value| {
+            v.as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
+                .unwrap_or_default()
+        };
         println!("    organs   : {}", list(&r["organs"]));
         println!("    services : {}", list(&r["services"]));
-        println!("    binding  : {}", r["certificate_binding"].as_str().unwrap_or("none (OAuth2 only)"));
+        println!(
+            "    binding  : {}",
+            r["certificate_binding"]
+                .as_str()
+                .unwrap_or("none (OAuth2 only)")
+        );
         if let Some(id) = r["oauth_client_id"].as_str() {
             println!("    oauth2   : client_id {id}");
         }

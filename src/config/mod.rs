@@ -143,7 +143,10 @@ impl Default for Config {
             sandbox: true,
             data_dir: PathBuf::from("data"),
             listen: Listen::default(),
-            tls: Tls { handshake_timeout_secs: 10, ..Tls::default() },
+            tls: Tls {
+                handshake_timeout_secs: 10,
+                ..Tls::default()
+            },
             store: StoreCfg::default(),
             limits: Limits::default(),
             rate_limit: RateLimit::default(),
@@ -156,37 +159,57 @@ impl Default for Config {
 
 impl Default for Listen {
     fn default() -> Self {
-        Listen { members: "127.0.0.1:8443".into(), operator: "127.0.0.1:9090".into() }
+        Listen {
+            members: "127.0.0.1:8443".into(),
+            operator: "127.0.0.1:9090".into(),
+        }
     }
 }
 
 impl Default for StoreCfg {
     fn default() -> Self {
-        StoreCfg { url: None, max_connections: 8 }
+        StoreCfg {
+            url: None,
+            max_connections: 8,
+        }
     }
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { body_bytes: 1 << 20, request_timeout_ms: 30_000, max_connections: 1024 }
+        Limits {
+            body_bytes: 1 << 20,
+            request_timeout_ms: 30_000,
+            max_connections: 1024,
+        }
     }
 }
 
 impl Default for RateLimit {
     fn default() -> Self {
-        RateLimit { per_minute: 600, burst: 60 }
+        RateLimit {
+            per_minute: 600,
+            burst: 60,
+        }
     }
 }
 
 impl Default for OAuth {
     fn default() -> Self {
-        OAuth { issuer: "lienthong".into(), token_ttl_secs: 300, signing_key: None }
+        OAuth {
+            issuer: "lienthong".into(),
+            token_ttl_secs: 300,
+            signing_key: None,
+        }
     }
 }
 
 impl Default for Log {
     fn default() -> Self {
-        Log { level: "info".into(), format: "json".into() }
+        Log {
+            level: "info".into(),
+            format: "json".into(),
+        }
     }
 }
 
@@ -195,16 +218,28 @@ impl Config {
         self.data_dir.join("pki")
     }
     pub fn tls_cert(&self) -> PathBuf {
-        self.tls.cert.clone().unwrap_or_else(|| self.pki_dir().join("server.pem"))
+        self.tls
+            .cert
+            .clone()
+            .unwrap_or_else(|| self.pki_dir().join("server.pem"))
     }
     pub fn tls_key(&self) -> PathBuf {
-        self.tls.key.clone().unwrap_or_else(|| self.pki_dir().join("server.key"))
+        self.tls
+            .key
+            .clone()
+            .unwrap_or_else(|| self.pki_dir().join("server.key"))
     }
     pub fn client_ca(&self) -> PathBuf {
-        self.tls.client_ca.clone().unwrap_or_else(|| self.pki_dir().join("ca.pem"))
+        self.tls
+            .client_ca
+            .clone()
+            .unwrap_or_else(|| self.pki_dir().join("ca.pem"))
     }
     pub fn crls(&self) -> Vec<PathBuf> {
-        self.tls.crls.clone().unwrap_or_else(|| vec![self.pki_dir().join("crl.pem")])
+        self.tls
+            .crls
+            .clone()
+            .unwrap_or_else(|| vec![self.pki_dir().join("crl.pem")])
     }
     pub fn store_url(&self) -> String {
         self.store
@@ -255,7 +290,11 @@ pub fn load(src: &Sources) -> Result<Loaded, ConfigErrors> {
         if path.exists() {
             fig = fig.merge(Toml::file_exact(path));
         } else if src.file_explicit {
-            errors.push(ConfigError::new(path.display().to_string(), "", "configuration file not found"));
+            errors.push(ConfigError::new(
+                path.display().to_string(),
+                "",
+                "configuration file not found",
+            ));
         }
     }
     fig = fig.merge(
@@ -266,9 +305,16 @@ pub fn load(src: &Sources) -> Result<Loaded, ConfigErrors> {
     for set in &src.sets {
         match set.split_once('=') {
             Some((k, v)) if !k.trim().is_empty() => {
-                fig = fig.merge(SetOverride { key: k.trim().to_owned(), value: parse_set_value(v) });
+                fig = fig.merge(SetOverride {
+                    key: k.trim().to_owned(),
+                    value: parse_set_value(v),
+                });
             }
-            _ => errors.push(ConfigError::new("--set", set, "expected KEY=VALUE, e.g. --set listen.members=0.0.0.0:8443")),
+            _ => errors.push(ConfigError::new(
+                "--set",
+                set,
+                "expected KEY=VALUE, e.g. --set listen.members=0.0.0.0:8443",
+            )),
         }
     }
     let config: Config = match fig.extract() {
@@ -286,7 +332,10 @@ pub fn load(src: &Sources) -> Result<Loaded, ConfigErrors> {
             return Err(ConfigErrors(errors));
         }
     };
-    let loaded = Loaded { config, figment: fig };
+    let loaded = Loaded {
+        config,
+        figment: fig,
+    };
     errors.extend(validate::unknown_keys(&loaded));
     errors.extend(validate::validate(&loaded));
     if errors.is_empty() {
@@ -307,7 +356,9 @@ impl figment::Provider for SetOverride {
         figment::Metadata::named("--set").source(figment::Source::Custom("--set".into()))
     }
 
-    fn data(&self) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
         let value = figment::value::Value::serialize(&self.value)?;
         let dict = figment::util::nest(&self.key, value)
             .into_dict()
@@ -320,7 +371,9 @@ impl figment::Provider for SetOverride {
 fn parse_set_value(v: &str) -> toml::Value {
     let v = v.trim();
     match toml::from_str::<toml::Table>(&format!("v = {v}")) {
-        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(v.to_owned())),
+        Ok(mut t) => t
+            .remove("v")
+            .unwrap_or_else(|| toml::Value::String(v.to_owned())),
         Err(_) => toml::Value::String(v.to_owned()),
     }
 }
@@ -338,7 +391,10 @@ mod tests {
     fn set_values_are_typed() {
         assert_eq!(parse_set_value("5"), toml::Value::Integer(5));
         assert_eq!(parse_set_value("true"), toml::Value::Boolean(true));
-        assert_eq!(parse_set_value("127.0.0.1:1"), toml::Value::String("127.0.0.1:1".into()));
+        assert_eq!(
+            parse_set_value("127.0.0.1:1"),
+            toml::Value::String("127.0.0.1:1".into())
+        );
     }
 
     #[test]

@@ -52,10 +52,14 @@ impl SecretSource {
 
     /// Resolve the secret. Errors name the source (file path or variable), never the value.
     pub fn resolve(&self) -> Result<Secret, String> {
-        let given = [self.value.is_some(), self.file.is_some(), self.env.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+        let given = [
+            self.value.is_some(),
+            self.file.is_some(),
+            self.env.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if given != 1 {
             return Err("give exactly one of `value`, `file` or `env`".into());
         }
@@ -63,13 +67,17 @@ impl SecretSource {
             return non_empty(v.as_bytes().to_vec(), "inline value");
         }
         if let Some(path) = &self.file {
-            let bytes = std::fs::read(path).map_err(|e| format!("cannot read secret file {path}: {e}"))?;
+            let bytes =
+                std::fs::read(path).map_err(|e| format!("cannot read secret file {path}: {e}"))?;
             let trimmed = trim_newline(bytes);
             return non_empty(trimmed, &format!("secret file {path}"));
         }
         let name = self.env.as_deref().unwrap_or_default();
         match std::env::var_os(name) {
-            Some(v) => non_empty(v.into_encoded_bytes(), &format!("environment variable {name}")),
+            Some(v) => non_empty(
+                v.into_encoded_bytes(),
+                &format!("environment variable {name}"),
+            ),
             None => Err(format!("environment variable {name} is not set")),
         }
     }
@@ -96,7 +104,10 @@ mod tests {
 
     #[test]
     fn debug_hides_value() {
-        let s = SecretSource { value: Some("hunter2".into()), ..Default::default() };
+        let s = SecretSource {
+            value: Some("hunter2".into()),
+            ..Default::default()
+        };
         assert!(!format!("{s:?}").contains("hunter2"));
         assert!(!format!("{:?}", s.resolve().unwrap()).contains("hunter2"));
     }
@@ -106,12 +117,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("s");
         std::fs::write(&p, "topsecret\n").unwrap();
-        let s = SecretSource { file: Some(p.display().to_string()), ..Default::default() };
+        let s = SecretSource {
+            file: Some(p.display().to_string()),
+            ..Default::default()
+        };
         assert_eq!(s.resolve().unwrap().expose(), b"topsecret");
-        let missing = SecretSource { env: Some("LIENTHONG_TEST_NO_SUCH_VAR".into()), ..Default::default() };
+        let missing = SecretSource {
+            env: Some("LIENTHONG_TEST_NO_SUCH_VAR".into()),
+            ..Default::default()
+        };
         let err = missing.resolve().unwrap_err();
         assert!(err.contains("LIENTHONG_TEST_NO_SUCH_VAR"));
-        let two = SecretSource { value: Some("a".into()), env: Some("B".into()), ..Default::default() };
+        let two = SecretSource {
+            value: Some("a".into()),
+            env: Some("B".into()),
+            ..Default::default()
+        };
         assert!(two.resolve().is_err());
     }
 }

@@ -17,8 +17,16 @@ pub struct ConfigError {
 }
 
 impl ConfigError {
-    pub fn new(origin: impl Into<String>, key: impl Into<String>, reason: impl Into<String>) -> Self {
-        ConfigError { origin: origin.into(), key: key.into(), reason: reason.into() }
+    pub fn new(
+        origin: impl Into<String>,
+        key: impl Into<String>,
+        reason: impl Into<String>,
+    ) -> Self {
+        ConfigError {
+            origin: origin.into(),
+            key: key.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -50,7 +58,10 @@ impl std::error::Error for ConfigErrors {}
 
 pub(super) fn describe_metadata(m: &Metadata, key: &str) -> String {
     if m.name.contains("environment") {
-        return format!("environment variable LIENTHONG_{}", key.to_ascii_uppercase().replace('.', "__"));
+        return format!(
+            "environment variable LIENTHONG_{}",
+            key.to_ascii_uppercase().replace('.', "__")
+        );
     }
     match &m.source {
         Some(Source::File(p)) => p.display().to_string(),
@@ -65,7 +76,11 @@ pub(super) fn origin(fig: &Figment, key: &str) -> String {
     loop {
         if let Some(m) = fig.find_metadata(&k) {
             let d = describe_metadata(m, &k);
-            return if d.contains("Config") { "built-in default".into() } else { d };
+            return if d.contains("Config") {
+                "built-in default".into()
+            } else {
+                d
+            };
         }
         match k.rfind('.') {
             Some(i) => k.truncate(i),
@@ -83,7 +98,11 @@ impl Collector<'_> {
     fn err(&mut self, key: impl Into<String>, reason: impl Into<String>) {
         let key = key.into();
         // Members are an array: figment tracks provenance for the array as a whole.
-        let lookup = if key.starts_with("members[") { "members".to_owned() } else { key.clone() };
+        let lookup = if key.starts_with("members[") {
+            "members".to_owned()
+        } else {
+            key.clone()
+        };
         let origin = self.loaded.origin(&lookup);
         self.errors.push(ConfigError::new(origin, key, reason));
     }
@@ -91,7 +110,10 @@ impl Collector<'_> {
 
 /// Keys that were given but that no setting reads: usually a typo (`lisen.members`).
 pub(super) fn unknown_keys(loaded: &Loaded) -> Vec<ConfigError> {
-    let mut v = Collector { loaded, errors: Vec::new() };
+    let mut v = Collector {
+        loaded,
+        errors: Vec::new(),
+    };
     let (Ok(raw), Ok(known)) = (
         loaded.figment.extract::<figment::value::Value>(),
         serde_json::to_value(&loaded.config),
@@ -103,18 +125,30 @@ pub(super) fn unknown_keys(loaded: &Loaded) -> Vec<ConfigError> {
     v.errors
 }
 
-fn walk_unknown(raw: &serde_json::Value, known: &serde_json::Value, path: &str, v: &mut Collector<'_>) {
+fn walk_unknown(
+    raw: &serde_json::Value,
+    known: &serde_json::Value,
+    path: &str,
+    v: &mut Collector<'_>,
+) {
     use serde_json::Value;
     match (raw, known) {
         (Value::Object(r), Value::Object(k)) => {
             for (key, rv) in r {
-                let here = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
+                let here = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
                 match k.get(key) {
                     Some(kv) => walk_unknown(rv, kv, &here, v),
                     None => {
                         let mut names: Vec<&str> = k.keys().map(String::as_str).collect();
                         names.sort_unstable();
-                        v.err(here, format!("unknown key (known here: {})", names.join(", ")));
+                        v.err(
+                            here,
+                            format!("unknown key (known here: {})", names.join(", ")),
+                        );
                     }
                 }
             }
@@ -130,18 +164,30 @@ fn walk_unknown(raw: &serde_json::Value, known: &serde_json::Value, path: &str, 
 
 pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
     let c: &Config = &loaded.config;
-    let mut v = Collector { loaded, errors: Vec::new() };
+    let mut v = Collector {
+        loaded,
+        errors: Vec::new(),
+    };
 
-    for (key, addr) in [("listen.members", &c.listen.members), ("listen.operator", &c.listen.operator)] {
+    for (key, addr) in [
+        ("listen.members", &c.listen.members),
+        ("listen.operator", &c.listen.operator),
+    ] {
         if addr.parse::<SocketAddr>().is_err() {
-            v.err(key, format!("{addr:?} is not an address:port such as 127.0.0.1:8443"));
+            v.err(
+                key,
+                format!("{addr:?} is not an address:port such as 127.0.0.1:8443"),
+            );
         }
     }
     if c.listen.members == c.listen.operator && !c.listen.members.ends_with(":0") {
         v.err("listen.operator", "must differ from listen.members");
     }
     let url = c.store_url();
-    if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+    if !(url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
+    {
         v.err("store.url", "must start with sqlite: or postgres://");
     }
     if c.store.max_connections == 0 {
@@ -161,11 +207,16 @@ pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
     }
     check_rate("rate_limit", c.rate_limit, &mut v);
     if !(30..=3600).contains(&c.oauth.token_ttl_secs) {
-        v.err("oauth.token_ttl_secs", "must be between 30 and 3600 seconds");
+        v.err(
+            "oauth.token_ttl_secs",
+            "must be between 30 and 3600 seconds",
+        );
     }
     if let Some(src) = &c.oauth.signing_key {
         match src.resolve() {
-            Ok(s) if s.expose().len() < 32 => v.err("oauth.signing_key", "must be at least 32 bytes"),
+            Ok(s) if s.expose().len() < 32 => {
+                v.err("oauth.signing_key", "must be at least 32 bytes")
+            }
             Ok(_) => {}
             Err(e) => v.err("oauth.signing_key", e),
         }
@@ -174,17 +225,27 @@ pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
         v.err("log.format", "must be \"json\" or \"text\"");
     }
     if tracing_subscriber::EnvFilter::try_new(&c.log.level).is_err() {
-        v.err("log.level", format!("{:?} is not a log level or filter", c.log.level));
+        v.err(
+            "log.level",
+            format!("{:?} is not a log level or filter", c.log.level),
+        );
     }
     if !c.sandbox {
-        for (key, path) in [("tls.cert", c.tls_cert()), ("tls.key", c.tls_key()), ("tls.client_ca", c.client_ca())] {
+        for (key, path) in [
+            ("tls.cert", c.tls_cert()),
+            ("tls.key", c.tls_key()),
+            ("tls.client_ca", c.client_ca()),
+        ] {
             if !path.exists() {
                 v.err(key, format!("file {} does not exist", path.display()));
             }
         }
         for path in c.crls() {
             if !path.exists() {
-                v.err("tls.crls", format!("file {} does not exist", path.display()));
+                v.err(
+                    "tls.crls",
+                    format!("file {} does not exist", path.display()),
+                );
             }
         }
     }
@@ -216,13 +277,30 @@ fn validate_member(
     bindings: &mut HashSet<String>,
 ) {
     let at = |field: &str| format!("members[{i}].{field}");
-    if m.id.is_empty() || !m.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_') {
-        v.err(at("id"), format!("{:?} must be non-empty lowercase letters, digits, '-' or '_'", m.id));
+    if m.id.is_empty()
+        || !m
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    {
+        v.err(
+            at("id"),
+            format!(
+                "{:?} must be non-empty lowercase letters, digits, '-' or '_'",
+                m.id
+            ),
+        );
     } else if !ids.insert(m.id.clone()) {
         v.err(at("id"), format!("duplicate member id {:?}", m.id));
     }
     if !matches!(m.kind.as_str(), "agency" | "onestop" | "platform" | "peer") {
-        v.err(at("kind"), format!("{:?} must be one of agency, onestop, platform, peer", m.kind));
+        v.err(
+            at("kind"),
+            format!(
+                "{:?} must be one of agency, onestop, platform, peer",
+                m.kind
+            ),
+        );
     }
     for (j, o) in m.organs.iter().enumerate() {
         if let Err(e) = OrganId::parse(o) {
@@ -235,17 +313,24 @@ fn validate_member(
         }
     }
     match (&m.cert_fingerprint, &m.cert_subject) {
-        (Some(_), Some(_)) => v.err(at("cert_fingerprint"), "give cert_fingerprint or cert_subject, not both"),
-        (None, None) if m.oauth.is_none() => {
-            v.err(at("cert_subject"), "member has no way to authenticate: set cert_fingerprint, cert_subject or oauth")
-        }
+        (Some(_), Some(_)) => v.err(
+            at("cert_fingerprint"),
+            "give cert_fingerprint or cert_subject, not both",
+        ),
+        (None, None) if m.oauth.is_none() => v.err(
+            at("cert_subject"),
+            "member has no way to authenticate: set cert_fingerprint, cert_subject or oauth",
+        ),
         _ => {}
     }
     if let Some(fp) = &m.cert_fingerprint {
         match Fingerprint::parse(fp) {
             Ok(f) => {
                 if !bindings.insert(CertBinding::Fingerprint(f).key()) {
-                    v.err(at("cert_fingerprint"), "another member is bound to the same certificate");
+                    v.err(
+                        at("cert_fingerprint"),
+                        "another member is bound to the same certificate",
+                    );
                 }
             }
             Err(e) => v.err(at("cert_fingerprint"), e),
@@ -255,7 +340,10 @@ fn validate_member(
         match CertBinding::subject(subj) {
             Ok(b) => {
                 if !bindings.insert(b.key()) {
-                    v.err(at("cert_subject"), "another member is bound to the same subject");
+                    v.err(
+                        at("cert_subject"),
+                        "another member is bound to the same subject",
+                    );
                 }
             }
             Err(e) => v.err(at("cert_subject"), e),
@@ -265,10 +353,15 @@ fn validate_member(
         if o.client_id.is_empty() {
             v.err(at("oauth.client_id"), "must not be empty");
         } else if !client_ids.insert(o.client_id.clone()) {
-            v.err(at("oauth.client_id"), format!("duplicate client id {:?}", o.client_id));
+            v.err(
+                at("oauth.client_id"),
+                format!("duplicate client id {:?}", o.client_id),
+            );
         }
         match o.client_secret.resolve() {
-            Ok(s) if s.expose().len() < 16 => v.err(at("oauth.client_secret"), "must be at least 16 bytes"),
+            Ok(s) if s.expose().len() < 16 => {
+                v.err(at("oauth.client_secret"), "must be at least 16 bytes")
+            }
             Ok(_) => {}
             Err(e) => v.err(at("oauth.client_secret"), e),
         }

@@ -13,7 +13,10 @@ use axum::response::{IntoResponse, Response};
 pub struct BodyLimit(pub u64);
 
 fn rid(req: &Request) -> String {
-    req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default()
+    req.extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default()
 }
 
 pub async fn layer(State(limit): State<u64>, mut req: Request, next: Next) -> Response {
@@ -23,9 +26,14 @@ pub async fn layer(State(limit): State<u64>, mut req: Request, next: Next) -> Re
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit) {
-        let mut resp = Problem::body_too_large(limit).with_request_id(&rid(&req)).into_response();
+        let mut resp = Problem::body_too_large(limit)
+            .with_request_id(&rid(&req))
+            .into_response();
         // The body is never read: tell HTTP/1.1 clients the connection will not be reused.
-        resp.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        resp.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
         return resp;
     }
     req.extensions_mut().insert(BodyLimit(limit));
@@ -36,15 +44,20 @@ pub async fn layer(State(limit): State<u64>, mut req: Request, next: Next) -> Re
 
 /// Read a whole (small) body under the limit, or answer 413.
 pub async fn read_body(body: Body, limit: BodyLimit, request_id: &str) -> Result<Bytes, Problem> {
-    axum::body::to_bytes(body, limit.0 as usize).await.map_err(|e| {
-        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-        while let Some(s) = source {
-            if s.is::<http_body_util::LengthLimitError>() {
-                return Problem::body_too_large(limit.0).with_request_id(request_id);
+    axum::body::to_bytes(body, limit.0 as usize)
+        .await
+        .map_err(|e| {
+            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+            while let Some(s) = source {
+                if s.is::<http_body_util::LengthLimitError>() {
+                    return Problem::body_too_large(limit.0).with_request_id(request_id);
+                }
+                source = s.source();
             }
-            source = s.source();
-        }
-        Problem::bad_request("body_unreadable", "Không đọc được nội dung yêu cầu (kết nối bị ngắt giữa chừng?). Hãy gửi lại.")
+            Problem::bad_request(
+                "body_unreadable",
+                "Không đọc được nội dung yêu cầu (kết nối bị ngắt giữa chừng?). Hãy gửi lại.",
+            )
             .with_request_id(request_id)
-    })
+        })
 }

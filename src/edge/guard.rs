@@ -47,10 +47,17 @@ fn bearer(req: &Request) -> Option<&str> {
 }
 
 /// Who is calling, or the problem to answer with.
-fn identify(state: &AppState, req: &Request, conn: &ConnInfo) -> Result<(Arc<Member>, AuthMethod), Problem> {
+fn identify(
+    state: &AppState,
+    req: &Request,
+    conn: &ConnInfo,
+) -> Result<(Arc<Member>, AuthMethod), Problem> {
     if let Some(token) = bearer(req) {
         let now = chrono::Utc::now().timestamp();
-        let claims = state.tokens.verify(token, now).map_err(|e: TokenError| Problem::invalid_token(e.code(), &e.to_string()))?;
+        let claims = state
+            .tokens
+            .verify(token, now)
+            .map_err(|e: TokenError| Problem::invalid_token(e.code(), &e.to_string()))?;
         let member = state
             .registry
             .get(&claims.sub)
@@ -58,7 +65,10 @@ fn identify(state: &AppState, req: &Request, conn: &ConnInfo) -> Result<(Arc<Mem
         // A token used over a connection with a client certificate must belong to the same member.
         if let Some(cert) = &conn.client_cert {
             if state.registry.by_cert(cert).map(|m| m.id.as_str()) != Some(member.id.as_str()) {
-                return Err(Problem::invalid_token("invalid_token", "token and client certificate name different members"));
+                return Err(Problem::invalid_token(
+                    "invalid_token",
+                    "token and client certificate name different members",
+                ));
             }
         }
         return Ok((member.clone(), AuthMethod::Token));
@@ -73,10 +83,20 @@ fn identify(state: &AppState, req: &Request, conn: &ConnInfo) -> Result<(Arc<Mem
     }
 }
 
-pub async fn layer(State((state, access)): State<(AppState, Access)>, mut req: Request, next: Next) -> Response {
-    let rid = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+pub async fn layer(
+    State((state, access)): State<(AppState, Access)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let rid = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
     let Some(conn) = req.extensions().get::<ConnInfo>().cloned() else {
-        return Problem::unauthenticated().with_request_id(&rid).into_response();
+        return Problem::unauthenticated()
+            .with_request_id(&rid)
+            .into_response();
     };
     let action = format!("{} {}", req.method(), req.uri().path());
     let mut ev = Event {
@@ -92,7 +112,10 @@ pub async fn layer(State((state, access)): State<(AppState, Access)>, mut req: R
         let (member, method) = identify(&state, &req, &conn)?;
         ev.actor = member.id.clone();
         ev.detail["auth"] = serde_json::json!(method);
-        state.limits.check(&member.id).map_err(Problem::rate_limited)?;
+        state
+            .limits
+            .check(&member.id)
+            .map_err(Problem::rate_limited)?;
         if let Access::Service(s) = access {
             ev.detail["service"] = serde_json::json!(s.as_str());
             if !member.may_use(s) {
@@ -118,10 +141,16 @@ pub async fn layer(State((state, access)): State<(AppState, Access)>, mut req: R
             // Fail closed: no audit record, no service.
             if let Err(e) = audit::append(&state.store, &ev).await {
                 tracing::error!(request_id = %rid, error = %e, "audit append failed");
-                return Problem::store_unavailable().with_request_id(&rid).into_response();
+                return Problem::store_unavailable()
+                    .with_request_id(&rid)
+                    .into_response();
             }
             let id = member.id.clone();
-            req.extensions_mut().insert(Caller { member, method, conn });
+            req.extensions_mut().insert(Caller {
+                member,
+                method,
+                conn,
+            });
             let mut resp = next.run(req).await;
             resp.extensions_mut().insert(ServedMember(id));
             resp

@@ -37,8 +37,12 @@ fn handshake_reason(e: &std::io::Error) -> (&'static str, bool) {
         Error::InvalidCertificate(c) => (
             match c {
                 CertificateError::Revoked => "certificate_revoked",
-                CertificateError::Expired | CertificateError::ExpiredContext { .. } => "certificate_expired",
-                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => "certificate_not_yet_valid",
+                CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                    "certificate_expired"
+                }
+                CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                    "certificate_not_yet_valid"
+                }
                 CertificateError::UnknownIssuer => "certificate_unknown_issuer",
                 CertificateError::BadSignature => "certificate_bad_signature",
                 CertificateError::UnknownRevocationStatus => "certificate_revocation_unknown",
@@ -117,7 +121,10 @@ impl MemberListener {
                     .and_then(|c| c.first())
                     .and_then(|der| ClientCert::from_der(der).ok())
                     .map(Arc::new);
-                let conn = ConnInfo { remote, client_cert };
+                let conn = ConnInfo {
+                    remote,
+                    client_cert,
+                };
                 let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                     req.extensions_mut().insert(conn.clone());
                     let mut router = router.clone();
@@ -141,7 +148,10 @@ impl MemberListener {
             });
         }
         drop(self.listener);
-        if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(10), graceful.shutdown())
+            .await
+            .is_err()
+        {
             tracing::warn!("connections still open after 10 s; closing them");
         }
     }
@@ -155,7 +165,9 @@ pub async fn run_plain(listener: TcpListener, router: Router, mut shutdown: watc
             a = listener.accept() => a,
             _ = shutdown.changed() => break,
         };
-        let Ok((tcp, _remote)) = accepted else { continue };
+        let Ok((tcp, _remote)) = accepted else {
+            continue;
+        };
         let router = router.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
@@ -164,7 +176,13 @@ pub async fn run_plain(listener: TcpListener, router: Router, mut shutdown: watc
                 async move { router.call(req.map(axum::body::Body::new)).await }
             });
             let builder = Builder::new(TokioExecutor::new());
-            let _ = watcher.watch(builder.serve_connection(TokioIo::new(tcp), svc).into_owned()).await;
+            let _ = watcher
+                .watch(
+                    builder
+                        .serve_connection(TokioIo::new(tcp), svc)
+                        .into_owned(),
+                )
+                .await;
         });
     }
     let _ = tokio::time::timeout(Duration::from_secs(5), graceful.shutdown()).await;

@@ -15,7 +15,7 @@ pub mod timeout;
 pub mod tls;
 pub mod token;
 
-pub use guard::{Access, Caller, AuthMethod};
+pub use guard::{Access, AuthMethod, Caller};
 pub use problem::Problem;
 pub use request_id::RequestId;
 

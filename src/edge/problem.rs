@@ -23,7 +23,12 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
         Problem {
             status,
             code,
@@ -105,7 +110,10 @@ impl Problem {
             "Invalid access token",
             format!("Mã truy cập không hợp lệ ({why}). Hãy lấy mã mới từ POST /oauth2/token."),
         )
-        .with_header(header::WWW_AUTHENTICATE, "Bearer realm=\"lienthong\", error=\"invalid_token\"")
+        .with_header(
+            header::WWW_AUTHENTICATE,
+            "Bearer realm=\"lienthong\", error=\"invalid_token\"",
+        )
     }
 
     pub fn service_not_granted(member: &str, service: &str) -> Self {
@@ -125,7 +133,9 @@ impl Problem {
             StatusCode::TOO_MANY_REQUESTS,
             "rate_limited",
             "Too many requests",
-            format!("Hệ thống thành viên gửi quá nhiều yêu cầu. Hãy thử lại sau {retry_after} giây."),
+            format!(
+                "Hệ thống thành viên gửi quá nhiều yêu cầu. Hãy thử lại sau {retry_after} giây."
+            ),
         );
         p.retry_after = Some(retry_after);
         p
@@ -161,7 +171,12 @@ impl Problem {
     }
 
     pub fn not_found() -> Self {
-        Problem::new(StatusCode::NOT_FOUND, "not_found", "Not found", "Không có tài nguyên hoặc dịch vụ tại địa chỉ này.")
+        Problem::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            "Not found",
+            "Không có tài nguyên hoặc dịch vụ tại địa chỉ này.",
+        )
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -174,7 +189,10 @@ impl IntoResponse for Problem {
         let body = serde_json::to_vec(&self.body()).unwrap_or_default();
         let mut resp = (self.status, body).into_response();
         let h = resp.headers_mut();
-        h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         if let Some(s) = self.retry_after {
             h.insert(header::RETRY_AFTER, HeaderValue::from(s));
@@ -208,6 +226,9 @@ mod tests {
         assert!(b["detail"].as_str().unwrap().contains("7 giây"));
         let r = p.into_response();
         assert_eq!(r.headers()[header::RETRY_AFTER], "7");
-        assert_eq!(r.headers()[header::CONTENT_TYPE], "application/problem+json");
+        assert_eq!(
+            r.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
     }
 }

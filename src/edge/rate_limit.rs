@@ -20,13 +20,22 @@ fn quota(r: RateLimit) -> Quota {
 
 impl RateLimits {
     pub fn new(reg: &Registry) -> Self {
-        let by_member = reg.all().iter().map(|m| (m.id.clone(), RateLimiter::direct(quota(m.rate_limit)))).collect();
-        RateLimits { by_member, clock: DefaultClock::default() }
+        let by_member = reg
+            .all()
+            .iter()
+            .map(|m| (m.id.clone(), RateLimiter::direct(quota(m.rate_limit))))
+            .collect();
+        RateLimits {
+            by_member,
+            clock: DefaultClock::default(),
+        }
     }
 
     /// `Ok(())` if the member may proceed, else the seconds to wait (at least 1).
     pub fn check(&self, member: &str) -> Result<(), u64> {
-        let Some(l) = self.by_member.get(member) else { return Ok(()) };
+        let Some(l) = self.by_member.get(member) else {
+            return Ok(());
+        };
         l.check().map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
             wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.as_secs() == 0))
@@ -47,7 +56,10 @@ mod tests {
                 id: id.into(),
                 kind: "agency".into(),
                 cert_subject: Some(format!("CN={id}")),
-                rate_limit: Some(RateLimit { per_minute: 2, burst: 2 }),
+                rate_limit: Some(RateLimit {
+                    per_minute: 2,
+                    burst: 2,
+                }),
                 ..Default::default()
             });
         }

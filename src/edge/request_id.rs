@@ -12,13 +12,17 @@ use std::time::Instant;
 pub struct RequestId(pub String);
 
 fn acceptable(v: &str) -> bool {
-    (8..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    (8..=64).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
 }
 
 pub fn generate() -> String {
     let mut b = [0u8; 16];
     if openssl::rand::rand_bytes(&mut b).is_err() {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         b = t.as_nanos().to_le_bytes();
     }
     hex::encode(b)
@@ -52,9 +56,14 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
         resp.headers_mut().insert("x-request-id", v);
     }
     let status = resp.status().as_u16();
-    let member = resp.extensions().get::<ServedMember>().map(|m| m.0.clone()).unwrap_or_else(|| "-".into());
+    let member = resp
+        .extensions()
+        .get::<ServedMember>()
+        .map(|m| m.0.clone())
+        .unwrap_or_else(|| "-".into());
     metrics::counter!("lienthong_http_requests_total", "route" => route.clone(), "method" => method.to_string(), "status" => status.to_string()).increment(1);
-    metrics::histogram!("lienthong_http_request_duration_seconds", "route" => route).record(elapsed.as_secs_f64());
+    metrics::histogram!("lienthong_http_request_duration_seconds", "route" => route)
+        .record(elapsed.as_secs_f64());
     tracing::info!(
         request_id = %id,
         method = %method,

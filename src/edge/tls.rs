@@ -20,7 +20,10 @@ pub enum TlsSetupError {
 }
 
 fn file_err(path: &Path, reason: impl ToString) -> TlsSetupError {
-    TlsSetupError::File { path: path.display().to_string(), reason: reason.to_string() }
+    TlsSetupError::File {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
 }
 
 fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {

@@ -54,7 +54,9 @@ pub struct TokenIssuer {
 
 impl std::fmt::Debug for TokenIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenIssuer").field("issuer", &self.issuer).finish_non_exhaustive()
+        f.debug_struct("TokenIssuer")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -63,8 +65,16 @@ fn header_b64() -> String {
 }
 
 impl TokenIssuer {
-    pub fn new(key: &[u8], issuer: &str, ttl_secs: u64) -> Result<Self, openssl::error::ErrorStack> {
-        Ok(TokenIssuer { key: PKey::hmac(key)?, issuer: issuer.to_owned(), ttl_secs: ttl_secs as i64 })
+    pub fn new(
+        key: &[u8],
+        issuer: &str,
+        ttl_secs: u64,
+    ) -> Result<Self, openssl::error::ErrorStack> {
+        Ok(TokenIssuer {
+            key: PKey::hmac(key)?,
+            issuer: issuer.to_owned(),
+            ttl_secs: ttl_secs as i64,
+        })
     }
 
     pub fn ttl_secs(&self) -> i64 {
@@ -84,7 +94,11 @@ impl TokenIssuer {
         Ok(format!("{input}.{sig}"))
     }
 
-    pub fn issue(&self, member_id: &str, now: i64) -> Result<(String, Claims), openssl::error::ErrorStack> {
+    pub fn issue(
+        &self,
+        member_id: &str,
+        now: i64,
+    ) -> Result<(String, Claims), openssl::error::ErrorStack> {
         let mut jti = [0u8; 16];
         openssl::rand::rand_bytes(&mut jti)?;
         let claims = Claims {
@@ -103,21 +117,27 @@ impl TokenIssuer {
             return Err(TokenError::Malformed);
         }
         let mut parts = token.split('.');
-        let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        let (Some(h), Some(p), Some(s), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return Err(TokenError::Malformed);
         };
         let header: serde_json::Value =
-            serde_json::from_slice(&B64.decode(h).map_err(|_| TokenError::Malformed)?).map_err(|_| TokenError::Malformed)?;
+            serde_json::from_slice(&B64.decode(h).map_err(|_| TokenError::Malformed)?)
+                .map_err(|_| TokenError::Malformed)?;
         if header.get("alg").and_then(|a| a.as_str()) != Some("HS256") {
             return Err(TokenError::Algorithm);
         }
         let sig = B64.decode(s).map_err(|_| TokenError::Malformed)?;
-        let expected = self.mac(format!("{h}.{p}").as_bytes()).map_err(|_| TokenError::Signature)?;
+        let expected = self
+            .mac(format!("{h}.{p}").as_bytes())
+            .map_err(|_| TokenError::Signature)?;
         if sig.len() != expected.len() || !openssl::memcmp::eq(&sig, &expected) {
             return Err(TokenError::Signature);
         }
         let claims: Claims =
-            serde_json::from_slice(&B64.decode(p).map_err(|_| TokenError::Malformed)?).map_err(|_| TokenError::Malformed)?;
+            serde_json::from_slice(&B64.decode(p).map_err(|_| TokenError::Malformed)?)
+                .map_err(|_| TokenError::Malformed)?;
         if claims.iss != self.issuer || claims.aud != AUDIENCE {
             return Err(TokenError::Issuer);
         }
@@ -155,7 +175,12 @@ mod tests {
         let parts: Vec<&str> = tok.split('.').collect();
         let mut c: Claims = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
         c.sub = "sonv".into();
-        let forged = format!("{}.{}.{}", parts[0], B64.encode(serde_json::to_vec(&c).unwrap()), parts[2]);
+        let forged = format!(
+            "{}.{}.{}",
+            parts[0],
+            B64.encode(serde_json::to_vec(&c).unwrap()),
+            parts[2]
+        );
         assert_eq!(t.verify(&forged, 1_001), Err(TokenError::Signature));
         // alg=none.
         let none = format!("{}.{}.", B64.encode(br#"{"alg":"none"}"#), parts[1]);

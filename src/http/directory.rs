@@ -28,7 +28,9 @@ pub async fn organs(State(state): State<AppState>) -> Json<Value> {
     let mut out = Vec::new();
     for m in state.registry.all() {
         for o in &m.organs {
-            out.push(json!({ "organ_id": o, "scheme": o.scheme(), "member": m.id, "name": m.name }));
+            out.push(
+                json!({ "organ_id": o, "scheme": o.scheme(), "member": m.id, "name": m.name }),
+            );
         }
     }
     Json(json!({ "organs": out }))

@@ -13,7 +13,11 @@ pub async fn healthz() -> impl IntoResponse {
 /// Ready when the store answers.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, Json(serde_json::json!({ "status": "ready", "store": "ok" }))).into_response(),
+        Ok(()) => (
+            StatusCode::OK,
+            Json(serde_json::json!({ "status": "ready", "store": "ok" })),
+        )
+            .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness: store not answering");
             Problem::store_unavailable().into_response()

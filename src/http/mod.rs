@@ -15,8 +15,15 @@ use lienthong_contract::Service;
 use metrics_exporter_prometheus::PrometheusHandle;
 
 /// Wrap a route in the guard: identity, rate limit, access rule, audit.
-fn guarded(state: &AppState, access: Access, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
-    route.route_layer(from_fn_with_state((state.clone(), access), edge::guard::layer))
+fn guarded(
+    state: &AppState,
+    access: Access,
+    route: MethodRouter<AppState>,
+) -> MethodRouter<AppState> {
+    route.route_layer(from_fn_with_state(
+        (state.clone(), access),
+        edge::guard::layer,
+    ))
 }
 
 async fn not_found(rid: Option<Extension<RequestId>>) -> impl IntoResponse {
@@ -34,11 +41,27 @@ pub fn member_router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/oauth2/token", post(oauth::token))
-        .route("/v1/whoami", guarded(&state, Access::Member, get(directory::whoami)))
-        .route("/v1/organs", guarded(&state, Access::Service(Service::Directory), get(directory::organs)))
+        .route(
+            "/v1/whoami",
+            guarded(&state, Access::Member, get(directory::whoami)),
+        )
+        .route(
+            "/v1/organs",
+            guarded(
+                &state,
+                Access::Service(Service::Directory),
+                get(directory::organs),
+            ),
+        )
         .fallback(not_found)
-        .layer(from_fn_with_state(limits.request_timeout_ms, edge::timeout::layer))
-        .layer(from_fn_with_state(limits.body_bytes, edge::body_limit::layer))
+        .layer(from_fn_with_state(
+            limits.request_timeout_ms,
+            edge::timeout::layer,
+        ))
+        .layer(from_fn_with_state(
+            limits.body_bytes,
+            edge::body_limit::layer,
+        ))
         .layer(axum::middleware::from_fn(edge::request_id::layer))
         .with_state(state)
 }

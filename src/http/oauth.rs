@@ -12,7 +12,8 @@ use base64::Engine;
 use std::collections::HashMap;
 
 fn oauth_error(status: StatusCode, error: &'static str, detail: &str) -> Problem {
-    let mut p = Problem::new(status, error, "OAuth2 token request refused", detail).with_extra("error", error);
+    let mut p = Problem::new(status, error, "OAuth2 token request refused", detail)
+        .with_extra("error", error);
     if status == StatusCode::UNAUTHORIZED {
         p = p.with_header(header::WWW_AUTHENTICATE, "Basic realm=\"lienthong\"");
     }
@@ -25,16 +26,30 @@ fn basic_credentials(req: &Request) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
     let s = String::from_utf8(raw).ok()?;
     let (id, secret) = s.split_once(':')?;
     Some((id.to_owned(), secret.to_owned()))
 }
 
 pub async fn token(State(state): State<AppState>, req: Request) -> Response {
-    let rid = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-    let remote = req.extensions().get::<ConnInfo>().map(|c| c.remote.ip().to_string()).unwrap_or_default();
-    let limit = req.extensions().get::<BodyLimit>().copied().unwrap_or(BodyLimit(state.config.limits.body_bytes));
+    let rid = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.0.clone())
+        .unwrap_or_default();
+    let remote = req
+        .extensions()
+        .get::<ConnInfo>()
+        .map(|c| c.remote.ip().to_string())
+        .unwrap_or_default();
+    let limit = req
+        .extensions()
+        .get::<BodyLimit>()
+        .copied()
+        .unwrap_or(BodyLimit(state.config.limits.body_bytes));
     let basic = basic_credentials(&req);
     let body = match read_body(req.into_body(), limit, &rid).await {
         Ok(b) => b,
@@ -60,8 +75,19 @@ pub async fn token(State(state): State<AppState>, req: Request) -> Response {
         }
         let (id, secret) = basic
             .clone()
-            .or_else(|| Some((form.get("client_id")?.clone(), form.get("client_secret")?.clone())))
-            .ok_or_else(|| oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "Thiếu client_id/client_secret."))?;
+            .or_else(|| {
+                Some((
+                    form.get("client_id")?.clone(),
+                    form.get("client_secret")?.clone(),
+                ))
+            })
+            .ok_or_else(|| {
+                oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "Thiếu client_id/client_secret.",
+                )
+            })?;
         ev.detail["client_id"] = serde_json::json!(id);
         let bad = || {
             oauth_error(
@@ -75,7 +101,10 @@ pub async fn token(State(state): State<AppState>, req: Request) -> Response {
         if !member.client_secret_matches(secret.as_bytes()) {
             return Err(bad());
         }
-        state.limits.check(&member.id).map_err(Problem::rate_limited)?;
+        state
+            .limits
+            .check(&member.id)
+            .map_err(Problem::rate_limited)?;
         Ok(member)
     })();
 
@@ -93,7 +122,9 @@ pub async fn token(State(state): State<AppState>, req: Request) -> Response {
                 Ok(x) => x,
                 Err(e) => {
                     tracing::error!(error = %e, "token signing failed");
-                    return Problem::store_unavailable().with_request_id(&rid).into_response();
+                    return Problem::store_unavailable()
+                        .with_request_id(&rid)
+                        .into_response();
                 }
             };
             ev.outcome = "allow".into();
@@ -101,7 +132,9 @@ pub async fn token(State(state): State<AppState>, req: Request) -> Response {
             ev.detail["exp"] = serde_json::json!(claims.exp);
             if let Err(e) = audit::append(&state.store, &ev).await {
                 tracing::error!(error = %e, "audit append failed");
-                return Problem::store_unavailable().with_request_id(&rid).into_response();
+                return Problem::store_unavailable()
+                    .with_request_id(&rid)
+                    .into_response();
             }
             let scope: Vec<&str> = member.services.iter().map(|s| s.as_str()).collect();
             let mut resp = axum::Json(serde_json::json!({
@@ -111,7 +144,10 @@ pub async fn token(State(state): State<AppState>, req: Request) -> Response {
                 "scope": scope.join(" "),
             }))
             .into_response();
-            resp.headers_mut().insert(header::CACHE_CONTROL, header::HeaderValue::from_static("no-store"));
+            resp.headers_mut().insert(
+                header::CACHE_CONTROL,
+                header::HeaderValue::from_static("no-store"),
+            );
             resp
         }
     }

@@ -1,13 +1,13 @@
 //! Building CRLs with the openssl crate's FFI layer (the safe crate has no CRL builder).
 
+use foreign_types_shared::ForeignType;
+use foreign_types_shared::ForeignTypeRef;
 use openssl::asn1::{Asn1Integer, Asn1Object, Asn1OctetString, Asn1Time};
 use openssl::bn::BigNum;
 use openssl::error::ErrorStack;
 use openssl::hash::MessageDigest;
 use openssl::pkey::{PKeyRef, Private};
 use openssl::x509::{X509Extension, X509Ref};
-use foreign_types_shared::ForeignType;
-use foreign_types_shared::ForeignTypeRef;
 
 fn check(r: std::os::raw::c_int) -> Result<(), ErrorStack> {
     if r <= 0 {
@@ -74,7 +74,10 @@ pub fn build_crl(
         }
         let guard = Guard(crl);
         check(openssl_sys::X509_CRL_set_version(crl, 1))?;
-        check(openssl_sys::X509_CRL_set_issuer_name(crl, issuer.subject_name().as_ptr()))?;
+        check(openssl_sys::X509_CRL_set_issuer_name(
+            crl,
+            issuer.subject_name().as_ptr(),
+        ))?;
         check(openssl_sys::X509_CRL_set1_lastUpdate(crl, last.as_ptr()))?;
         check(openssl_sys::X509_CRL_set1_nextUpdate(crl, next.as_ptr()))?;
         for serial in revoked {
@@ -92,12 +95,18 @@ pub fn build_crl(
                 return Err(ErrorStack::get());
             }
         }
-        check(openssl_sys::X509_CRL_add_ext(crl, crl_number_ext.as_ptr(), -1))?;
+        check(openssl_sys::X509_CRL_add_ext(
+            crl,
+            crl_number_ext.as_ptr(),
+            -1,
+        ))?;
         if let Some(aki) = &aki_ext {
             check(openssl_sys::X509_CRL_add_ext(crl, aki.as_ptr(), -1))?;
         }
         check(openssl_sys::X509_CRL_sort(crl))?;
-        check(openssl_sys::X509_CRL_sign(crl, key.as_ptr(), MessageDigest::sha256().as_ptr()) as i32)?;
+        check(
+            openssl_sys::X509_CRL_sign(crl, key.as_ptr(), MessageDigest::sha256().as_ptr()) as i32,
+        )?;
         let len = openssl_sys::i2d_X509_CRL(crl, std::ptr::null_mut());
         if len <= 0 {
             return Err(ErrorStack::get());

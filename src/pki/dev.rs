@@ -14,8 +14,8 @@
 //!
 //! The root key is kept in `ca.key` because this is a development PKI; a real one never is.
 
-use crate::config::MemberCfg;
 use super::crl::{build_crl, crl_pem};
+use crate::config::MemberCfg;
 use openssl::asn1::{Asn1Integer, Asn1Time};
 use openssl::bn::{BigNum, MsbOption};
 use openssl::ec::{EcGroup, EcKey};
@@ -37,7 +37,10 @@ pub enum DevPkiError {
     #[error("openssl: {0}")]
     Openssl(#[from] ErrorStack),
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0} already holds a PKI (ca.pem exists); use --force to replace it")]
     Exists(PathBuf),
 }
@@ -118,11 +121,23 @@ pub fn issue(
                 bc.pathlen(p);
             }
             b.append_extension(bc.build()?)?;
-            b.append_extension(KeyUsage::new().critical().key_cert_sign().crl_sign().build()?)?;
+            b.append_extension(
+                KeyUsage::new()
+                    .critical()
+                    .key_cert_sign()
+                    .crl_sign()
+                    .build()?,
+            )?;
         }
         Profile::Server => {
             b.append_extension(BasicConstraints::new().critical().build()?)?;
-            b.append_extension(KeyUsage::new().critical().digital_signature().key_encipherment().build()?)?;
+            b.append_extension(
+                KeyUsage::new()
+                    .critical()
+                    .digital_signature()
+                    .key_encipherment()
+                    .build()?,
+            )?;
             b.append_extension(ExtendedKeyUsage::new().server_auth().build()?)?;
         }
         Profile::Client => {
@@ -132,10 +147,19 @@ pub fn issue(
         }
         Profile::DocumentSigning => {
             b.append_extension(BasicConstraints::new().critical().build()?)?;
-            b.append_extension(KeyUsage::new().critical().digital_signature().non_repudiation().build()?)?;
+            b.append_extension(
+                KeyUsage::new()
+                    .critical()
+                    .digital_signature()
+                    .non_repudiation()
+                    .build()?,
+            )?;
             // id-kp-documentSigning (RFC 9336) and emailProtection, as Vietnamese signing certs carry.
             b.append_extension(
-                ExtendedKeyUsage::new().email_protection().other("1.3.6.1.5.5.7.3.36").build()?,
+                ExtendedKeyUsage::new()
+                    .email_protection()
+                    .other("1.3.6.1.5.5.7.3.36")
+                    .build()?,
             )?;
         }
     }
@@ -152,7 +176,8 @@ pub fn issue(
         let ext = san.build(&ctx)?;
         b.append_extension(ext)?;
     }
-    let ski = SubjectKeyIdentifier::new().build(&b.x509v3_context(issuer.map(|i| i.cert.as_ref()), None))?;
+    let ski = SubjectKeyIdentifier::new()
+        .build(&b.x509v3_context(issuer.map(|i| i.cert.as_ref()), None))?;
     b.append_extension(ski)?;
     if issuer.is_some() {
         let aki = AuthorityKeyIdentifier::new()
@@ -162,11 +187,17 @@ pub fn issue(
     }
     let signer = issuer.map(|i| &i.key).unwrap_or(&key);
     b.sign(signer, MessageDigest::sha256())?;
-    Ok(Issued { cert: b.build(), key })
+    Ok(Issued {
+        cert: b.build(),
+        key,
+    })
 }
 
 fn write(path: &Path, bytes: &[u8], private: bool) -> Result<(), DevPkiError> {
-    let io = |source| DevPkiError::Io { path: path.to_owned(), source };
+    let io = |source| DevPkiError::Io {
+        path: path.to_owned(),
+        source,
+    };
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
@@ -188,7 +219,11 @@ fn write_leaf(dir: &Path, stem: &str, leaf: &Issued, chain: &[&X509]) -> Result<
         pem.extend(c.to_pem()?);
     }
     write(&dir.join(format!("{stem}.pem")), &pem, false)?;
-    write(&dir.join(format!("{stem}.key")), &leaf.key.private_key_to_pem_pkcs8()?, true)
+    write(
+        &dir.join(format!("{stem}.key")),
+        &leaf.key.private_key_to_pem_pkcs8()?,
+        true,
+    )
 }
 
 /// Summary of what `dev-init` made, for printing.
@@ -214,8 +249,15 @@ fn issue_members(
     let mut signers = Vec::new();
     for m in spec.members {
         if !dir.join("members").join(format!("{}.pem", m.id)).exists() {
-            let leaf =
-                issue(&member_subject(spec.org, &m.id)?, ec_key()?, Some(inter), Profile::Client, t - DAY, t + 825 * DAY, &[])?;
+            let leaf = issue(
+                &member_subject(spec.org, &m.id)?,
+                ec_key()?,
+                Some(inter),
+                Profile::Client,
+                t - DAY,
+                t + 825 * DAY,
+                &[],
+            )?;
             write_leaf(&dir.join("members"), &m.id, &leaf, &[&inter.cert])?;
             members.push(m.id.clone());
         }
@@ -223,7 +265,11 @@ fn issue_members(
             continue;
         }
         if let Some(organ) = m.organs.first() {
-            let cn = if m.name.is_empty() { m.id.as_str() } else { m.name.as_str() };
+            let cn = if m.name.is_empty() {
+                m.id.as_str()
+            } else {
+                m.name.as_str()
+            };
             let signer = issue(
                 &name(&[("C", "VN"), ("O", spec.org), ("OU", organ), ("CN", cn)])?,
                 rsa_key()?,
@@ -242,7 +288,12 @@ fn issue_members(
 
 /// In an existing dev PKI, issue certificates for members added to the configuration since.
 pub fn ensure_members(dir: &Path, spec: &DevPkiSpec<'_>) -> Result<Vec<String>, DevPkiError> {
-    let read = |f: &str| std::fs::read(dir.join(f)).map_err(|source| DevPkiError::Io { path: dir.join(f), source });
+    let read = |f: &str| {
+        std::fs::read(dir.join(f)).map_err(|source| DevPkiError::Io {
+            path: dir.join(f),
+            source,
+        })
+    };
     let inter = Issued {
         cert: X509::from_pem(&read("intermediate.pem")?)?,
         key: PKey::private_key_from_pem(&read("intermediate.key")?)?,
@@ -277,9 +328,17 @@ pub fn init(dir: &Path, spec: &DevPkiSpec<'_>, force: bool) -> Result<DevPki, De
         &[],
     )?;
     write(&dir.join("ca.pem"), &root.cert.to_pem()?, false)?;
-    write(&dir.join("ca.key"), &root.key.private_key_to_pem_pkcs8()?, true)?;
+    write(
+        &dir.join("ca.key"),
+        &root.key.private_key_to_pem_pkcs8()?,
+        true,
+    )?;
     write(&dir.join("intermediate.pem"), &inter.cert.to_pem()?, false)?;
-    write(&dir.join("intermediate.key"), &inter.key.private_key_to_pem_pkcs8()?, true)?;
+    write(
+        &dir.join("intermediate.key"),
+        &inter.key.private_key_to_pem_pkcs8()?,
+        true,
+    )?;
 
     let server = issue(
         &name(&[("C", "VN"), ("O", org), ("CN", "localhost")])?,
@@ -297,11 +356,31 @@ pub fn init(dir: &Path, spec: &DevPkiSpec<'_>, force: bool) -> Result<DevPki, De
     // Negative-test material. The revoked and expired certificates carry the subject of the
     // first member, so a test shows that revocation and expiry (not an unknown binding) reject them.
     let member_name = |id: &str| member_subject(org, id);
-    let first = spec.members.first().map(|m| m.id.as_str()).unwrap_or("nobody");
+    let first = spec
+        .members
+        .first()
+        .map(|m| m.id.as_str())
+        .unwrap_or("nobody");
     let test_dir = dir.join("test");
-    let revoked = issue(&member_name(first)?, ec_key()?, Some(&inter), Profile::Client, t - DAY, t + 825 * DAY, &[])?;
+    let revoked = issue(
+        &member_name(first)?,
+        ec_key()?,
+        Some(&inter),
+        Profile::Client,
+        t - DAY,
+        t + 825 * DAY,
+        &[],
+    )?;
     write_leaf(&test_dir, "revoked", &revoked, &[&inter.cert])?;
-    let expired = issue(&member_name(first)?, ec_key()?, Some(&inter), Profile::Client, t - 400 * DAY, t - DAY, &[])?;
+    let expired = issue(
+        &member_name(first)?,
+        ec_key()?,
+        Some(&inter),
+        Profile::Client,
+        t - 400 * DAY,
+        t - DAY,
+        &[],
+    )?;
     write_leaf(&test_dir, "expired", &expired, &[&inter.cert])?;
     let foreign_root = issue(
         &name(&[("C", "VN"), ("O", "Unknown CA"), ("CN", "foreign root")])?,
@@ -312,8 +391,20 @@ pub fn init(dir: &Path, spec: &DevPkiSpec<'_>, force: bool) -> Result<DevPki, De
         t + 3650 * DAY,
         &[],
     )?;
-    write(&test_dir.join("foreign-ca.pem"), &foreign_root.cert.to_pem()?, false)?;
-    let foreign = issue(&member_name(first)?, ec_key()?, Some(&foreign_root), Profile::Client, t - DAY, t + 825 * DAY, &[])?;
+    write(
+        &test_dir.join("foreign-ca.pem"),
+        &foreign_root.cert.to_pem()?,
+        false,
+    )?;
+    let foreign = issue(
+        &member_name(first)?,
+        ec_key()?,
+        Some(&foreign_root),
+        Profile::Client,
+        t - DAY,
+        t + 825 * DAY,
+        &[],
+    )?;
     write_leaf(&test_dir, "foreign", &foreign, &[&foreign_root.cert])?;
 
     let revoked_serial = revoked.cert.serial_number().to_bn()?.to_vec();
@@ -323,7 +414,11 @@ pub fn init(dir: &Path, spec: &DevPkiSpec<'_>, force: bool) -> Result<DevPki, De
     crl.push_str(&crl_pem(&inter_crl));
     write(&dir.join("crl.pem"), crl.as_bytes(), false)?;
 
-    Ok(DevPki { dir: dir.to_owned(), members, signers })
+    Ok(DevPki {
+        dir: dir.to_owned(),
+        members,
+        signers,
+    })
 }
 
 #[cfg(test)]
@@ -335,7 +430,12 @@ mod tests {
     use openssl::x509::{X509Crl, X509StoreContext};
 
     fn member(id: &str, kind: &str, organ: &str) -> MemberCfg {
-        MemberCfg { id: id.into(), kind: kind.into(), organs: vec![organ.into()], ..Default::default() }
+        MemberCfg {
+            id: id.into(),
+            kind: kind.into(),
+            organs: vec![organ.into()],
+            ..Default::default()
+        }
     }
 
     /// Cross-check with openssl's own verifier: chains verify, the revoked leaf is revoked per
@@ -343,12 +443,37 @@ mod tests {
     #[test]
     fn dev_pki_verifies_with_openssl() {
         let dir = tempfile::tempdir().unwrap();
-        let members = [member("vpubnd", "agency", "000.00.00.H99"), member("motcua", "onestop", "H99")];
-        let out = init(dir.path(), &DevPkiSpec { members: &members, org: "test" }, false).unwrap();
-        assert_eq!(out.signers, vec![("vpubnd".to_string(), "000.00.00.H99".to_string())]);
-        assert!(matches!(init(dir.path(), &DevPkiSpec { members: &members, org: "t" }, false), Err(DevPkiError::Exists(_))));
+        let members = [
+            member("vpubnd", "agency", "000.00.00.H99"),
+            member("motcua", "onestop", "H99"),
+        ];
+        let out = init(
+            dir.path(),
+            &DevPkiSpec {
+                members: &members,
+                org: "test",
+            },
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            out.signers,
+            vec![("vpubnd".to_string(), "000.00.00.H99".to_string())]
+        );
+        assert!(matches!(
+            init(
+                dir.path(),
+                &DevPkiSpec {
+                    members: &members,
+                    org: "t"
+                },
+                false
+            ),
+            Err(DevPkiError::Exists(_))
+        ));
 
-        let load = |p: &str| X509::stack_from_pem(&std::fs::read(dir.path().join(p)).unwrap()).unwrap();
+        let load =
+            |p: &str| X509::stack_from_pem(&std::fs::read(dir.path().join(p)).unwrap()).unwrap();
         let crl_pem = std::fs::read_to_string(dir.path().join("crl.pem")).unwrap();
         let crls: Vec<X509Crl> = crl_pem
             .split_inclusive("-----END X509 CRL-----\n")
@@ -361,27 +486,51 @@ mod tests {
             let mut sb = X509StoreBuilder::new().unwrap();
             sb.add_cert(load("ca.pem").remove(0)).unwrap();
             // openssl's store takes CRLs through a lookup; write them to a file it can load.
-            let lookup = sb.add_lookup(openssl::x509::store::X509Lookup::file()).unwrap();
-            lookup.load_crl_file(dir.path().join("crl.pem"), openssl::ssl::SslFiletype::PEM).unwrap();
-            sb.set_flags(X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL).unwrap();
+            let lookup = sb
+                .add_lookup(openssl::x509::store::X509Lookup::file())
+                .unwrap();
+            lookup
+                .load_crl_file(dir.path().join("crl.pem"), openssl::ssl::SslFiletype::PEM)
+                .unwrap();
+            sb.set_flags(X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL)
+                .unwrap();
             let store = sb.build();
             let mut inter = Stack::new().unwrap();
             for c in &chain[1..] {
                 inter.push(c.clone()).unwrap();
             }
             let mut ctx = X509StoreContext::new().unwrap();
-            ctx.init(&store, &chain[0], &inter, |c| Ok((c.verify_cert()?, c.error().as_raw()))).unwrap()
+            ctx.init(&store, &chain[0], &inter, |c| {
+                Ok((c.verify_cert()?, c.error().as_raw()))
+            })
+            .unwrap()
         };
         assert_eq!(verify("members/vpubnd.pem"), (true, 0));
         assert_eq!(verify("server.pem"), (true, 0));
         assert_eq!(verify("signing/vpubnd.pem"), (true, 0));
-        assert_eq!(verify("test/revoked.pem").1, openssl_sys::X509_V_ERR_CERT_REVOKED);
-        assert_eq!(verify("test/expired.pem").1, openssl_sys::X509_V_ERR_CERT_HAS_EXPIRED);
+        assert_eq!(
+            verify("test/revoked.pem").1,
+            openssl_sys::X509_V_ERR_CERT_REVOKED
+        );
+        assert_eq!(
+            verify("test/expired.pem").1,
+            openssl_sys::X509_V_ERR_CERT_HAS_EXPIRED
+        );
         assert!(!verify("test/foreign.pem").0);
 
         // A member added later gets its certificates from the same intermediate.
-        let more = [member("vpubnd", "agency", "000.00.00.H99"), member("sotp", "agency", "000.00.02.H99")];
-        let issued = ensure_members(dir.path(), &DevPkiSpec { members: &more, org: "test" }).unwrap();
+        let more = [
+            member("vpubnd", "agency", "000.00.00.H99"),
+            member("sotp", "agency", "000.00.02.H99"),
+        ];
+        let issued = ensure_members(
+            dir.path(),
+            &DevPkiSpec {
+                members: &more,
+                org: "test",
+            },
+        )
+        .unwrap();
         assert_eq!(issued, vec!["sotp".to_string()]);
         assert_eq!(verify("members/sotp.pem"), (true, 0));
         assert_eq!(verify("signing/sotp.pem"), (true, 0));

@@ -26,10 +26,11 @@ pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
         )
         .await?;
     for m in MIGRATIONS {
-        let done: Option<(i64,)> = sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
-            .bind(m.version)
-            .fetch_optional(&store.pool)
-            .await?;
+        let done: Option<(i64,)> =
+            sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(m.version)
+                .fetch_optional(&store.pool)
+                .await?;
         if done.is_some() {
             continue;
         }
@@ -37,16 +38,22 @@ pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
             Backend::Sqlite => m.sqlite,
             Backend::Postgres => m.postgres,
         };
-        let wrap = |source| StoreError::Migration { version: m.version, name: m.name, source };
+        let wrap = |source| StoreError::Migration {
+            version: m.version,
+            name: m.name,
+            source,
+        };
         let mut tx = store.pool.begin().await.map_err(wrap)?;
         (&mut *tx).execute(sql).await.map_err(wrap)?;
-        sqlx::query("INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)")
-            .bind(m.version)
-            .bind(m.name)
-            .bind(chrono::Utc::now().to_rfc3339())
-            .execute(&mut *tx)
-            .await
-            .map_err(wrap)?;
+        sqlx::query(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
+        )
+        .bind(m.version)
+        .bind(m.name)
+        .bind(chrono::Utc::now().to_rfc3339())
+        .execute(&mut *tx)
+        .await
+        .map_err(wrap)?;
         tx.commit().await.map_err(wrap)?;
     }
     Ok(())

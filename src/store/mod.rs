@@ -21,7 +21,11 @@ pub enum StoreError {
     #[error("database: {0}")]
     Db(#[from] sqlx::Error),
     #[error("migration {version} ({name}): {source}")]
-    Migration { version: i64, name: &'static str, source: sqlx::Error },
+    Migration {
+        version: i64,
+        name: &'static str,
+        source: sqlx::Error,
+    },
     #[error("store url must start with sqlite: or postgres://")]
     UnsupportedUrl,
     #[error("{0}")]
@@ -50,11 +54,14 @@ impl Store {
         };
         let mut url = url.to_owned();
         if backend == Backend::Sqlite {
-            let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:");
             let path = path.split('?').next().unwrap_or_default().to_owned();
             if let Some(parent) = std::path::Path::new(&path).parent() {
                 if !parent.as_os_str().is_empty() {
-                    std::fs::create_dir_all(parent).map_err(|e| StoreError::Io(format!("{}: {e}", parent.display())))?;
+                    std::fs::create_dir_all(parent)
+                        .map_err(|e| StoreError::Io(format!("{}: {e}", parent.display())))?;
                 }
             }
             if !url.contains('?') {
@@ -78,7 +85,11 @@ impl Store {
             opts
         };
         let pool = opts.connect(&url).await?;
-        let store = Store { pool, backend, write_lock: Default::default() };
+        let store = Store {
+            pool,
+            backend,
+            write_lock: Default::default(),
+        };
         migrations::run(&store).await?;
         Ok(store)
     }
@@ -100,7 +111,9 @@ impl Store {
     /// Readiness: the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         let row: AnyRow = sqlx::query("SELECT 1 AS one").fetch_one(&self.pool).await?;
-        let _: i32 = row.try_get::<i32, _>("one").or_else(|_| row.try_get::<i64, _>("one").map(|v| v as i32))?;
+        let _: i32 = row
+            .try_get::<i32, _>("one")
+            .or_else(|_| row.try_get::<i64, _>("one").map(|v| v as i32))?;
         Ok(())
     }
 

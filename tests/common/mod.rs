@@ -91,8 +91,16 @@ impl Gateway {
     pub fn spawn(dir: &Path, cfg: &Path) -> Gateway {
         let run_file = dir.join("data/run/listeners.json");
         let _ = std::fs::remove_file(&run_file);
-        let out = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("stdout.log")).unwrap();
-        let err = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("stderr.log")).unwrap();
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("stdout.log"))
+            .unwrap();
+        let err = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("stderr.log"))
+            .unwrap();
         let mut child = Command::new(BIN)
             .arg("--config")
             .arg(cfg)
@@ -146,7 +154,11 @@ impl Gateway {
     /// SIGTERM and wait for a clean exit.
     pub fn stop(&mut self) {
         if let Some(mut c) = self.child.take() {
-            Command::new("kill").arg("-TERM").arg(c.id().to_string()).status().unwrap();
+            Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status()
+                .unwrap();
             let status = c.wait().unwrap();
             assert!(status.success(), "gateway exited with {status}");
         }
@@ -154,7 +166,13 @@ impl Gateway {
 
     /// Run a `lienthong` subcommand against this gateway's configuration.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(BIN).arg("--config").arg(self.config()).args(args).current_dir(&self.dir).output().unwrap()
+        Command::new(BIN)
+            .arg("--config")
+            .arg(self.config())
+            .args(args)
+            .current_dir(&self.dir)
+            .output()
+            .unwrap()
     }
 
     /// An HTTPS client trusting the dev CA, optionally presenting a member's certificate.
@@ -163,8 +181,15 @@ impl Gateway {
     }
 
     pub fn client_alpn(&self, identity: Option<&str>, alpn: &[&[u8]]) -> reqwest::Client {
-        let cfg = client_config(&self.pki(), identity.map(|id| self.pki().join("members").join(id)), alpn);
-        reqwest::Client::builder().tls_backend_preconfigured(cfg).build().unwrap()
+        let cfg = client_config(
+            &self.pki(),
+            identity.map(|id| self.pki().join("members").join(id)),
+            alpn,
+        );
+        reqwest::Client::builder()
+            .tls_backend_preconfigured(cfg)
+            .build()
+            .unwrap()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -193,7 +218,10 @@ pub fn client_config(pki: &Path, stem: Option<PathBuf>, alpn: &[&[u8]]) -> rustl
     let b = rustls::ClientConfig::builder().with_root_certificates(roots);
     let mut cfg = match stem {
         Some(stem) => {
-            let chain: Vec<_> = CertificateDer::pem_file_iter(stem.with_extension("pem")).unwrap().map(|c| c.unwrap()).collect();
+            let chain: Vec<_> = CertificateDer::pem_file_iter(stem.with_extension("pem"))
+                .unwrap()
+                .map(|c| c.unwrap())
+                .collect();
             let key = PrivateKeyDer::from_pem_file(stem.with_extension("key")).unwrap();
             b.with_client_auth_cert(chain, key).unwrap()
         }
@@ -204,7 +232,11 @@ pub fn client_config(pki: &Path, stem: Option<PathBuf>, alpn: &[&[u8]]) -> rustl
 }
 
 /// Open a TLS connection, send raw HTTP/1.1 bytes, return what came back (or the TLS error).
-pub async fn raw_exchange(addr: &str, cfg: rustls::ClientConfig, request: &[u8]) -> Result<String, std::io::Error> {
+pub async fn raw_exchange(
+    addr: &str,
+    cfg: rustls::ClientConfig,
+    request: &[u8],
+) -> Result<String, std::io::Error> {
     let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
     let tcp = tokio::net::TcpStream::connect(addr).await?;
     let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();

@@ -29,7 +29,9 @@ pub enum OrganIdError {
     Empty,
     #[error("organ identifier is longer than 35 characters")]
     TooLong,
-    #[error("organ identifier {0:?} is neither QCVN 102 (000.00.00.H41) nor QĐ 20/2020 (H41.12) form")]
+    #[error(
+        "organ identifier {0:?} is neither QCVN 102 (000.00.00.H41) nor QĐ 20/2020 (H41.12) form"
+    )]
     Malformed(String),
 }
 
@@ -76,8 +78,11 @@ fn is_qcvn102(s: &str) -> bool {
 
 fn is_qd20(s: &str) -> bool {
     s.len() <= 35
-        && s.split('.')
-            .all(|g| !g.is_empty() && g.bytes().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase()))
+        && s.split('.').all(|g| {
+            !g.is_empty()
+                && g.bytes()
+                    .all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+        })
 }
 
 impl FromStr for OrganId {
@@ -112,15 +117,36 @@ mod tests {
 
     #[test]
     fn both_schemes_accepted() {
-        assert_eq!(OrganId::parse("000.00.00.H41").unwrap().scheme(), OrganScheme::Qcvn102);
-        assert_eq!(OrganId::parse("000.00.00.G22").unwrap().scheme(), OrganScheme::Qcvn102);
-        assert_eq!(OrganId::parse("H41.12").unwrap().scheme(), OrganScheme::Qd20);
-        assert_eq!(OrganId::parse("H37.DN.001").unwrap().scheme(), OrganScheme::Qd20);
+        assert_eq!(
+            OrganId::parse("000.00.00.H41").unwrap().scheme(),
+            OrganScheme::Qcvn102
+        );
+        assert_eq!(
+            OrganId::parse("000.00.00.G22").unwrap().scheme(),
+            OrganScheme::Qcvn102
+        );
+        assert_eq!(
+            OrganId::parse("H41.12").unwrap().scheme(),
+            OrganScheme::Qd20
+        );
+        assert_eq!(
+            OrganId::parse("H37.DN.001").unwrap().scheme(),
+            OrganScheme::Qd20
+        );
     }
 
     #[test]
     fn malformed_rejected() {
-        for bad in ["", "h41.12", "H41..12", ".H41", "H41.", "000.00.00.h41", "H41 12", "Sở Nội vụ"] {
+        for bad in [
+            "",
+            "h41.12",
+            "H41..12",
+            ".H41",
+            "H41.",
+            "000.00.00.h41",
+            "H41 12",
+            "Sở Nội vụ",
+        ] {
             assert!(OrganId::parse(bad).is_err(), "{bad:?} accepted");
         }
         assert_eq!(OrganId::parse(&"A".repeat(36)), Err(OrganIdError::TooLong));

@@ -1,0 +1,3 @@
+//! XML digital signatures for the QCVN 102 profile. For now: canonicalization.
+
+pub mod c14n;
