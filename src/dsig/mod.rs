@@ -1,3 +1,4 @@
 //! XML digital signatures for the QCVN 102 profile. For now: canonicalization.
 
 pub mod c14n;
+pub mod verify;

@@ -1,0 +1,604 @@
+//! Enveloped-signature verification in one streaming pass, for the restricted profile QCVN 102
+//! uses: exactly one `Signature`, one `Reference URI=""`, the enveloped transform optionally
+//! followed by a C14N transform, no DTD, bounded sizes.
+//!
+//! The reference digest is computed while the document streams by. Until the `Signature` has
+//! been read, its algorithms are unknown, so the prefix before it is canonicalized both ways
+//! (inclusive, exclusive) into every allowed digest at once; from the `Signature` on, only the
+//! chosen pair runs. In edXML the `Signature` closes the header, so this prefix is small.
+
+use super::c14n::{Algorithm as C14n, Canonicalizer};
+use crate::xml::{Attr, Limits, Node, Reader, XmlError};
+use base64::Engine;
+use openssl::hash::{Hasher, MessageDigest};
+use openssl::pkey::{PKey, Public};
+use openssl::x509::X509;
+use std::io::{BufRead, Write};
+
+pub const DSIG_NS: &str = "http://www.w3.org/2000/09/xmldsig#";
+const ENVELOPED: &str = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+const MAX_SIGNATURE_NODES: usize = 4096;
+
+/// Digest algorithms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Digest {
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl Digest {
+    const ALL: [Digest; 4] = [Digest::Sha1, Digest::Sha256, Digest::Sha384, Digest::Sha512];
+
+    fn from_uri(u: &str) -> Option<Self> {
+        Some(match u {
+            "http://www.w3.org/2000/09/xmldsig#sha1" => Digest::Sha1,
+            "http://www.w3.org/2001/04/xmlenc#sha256" => Digest::Sha256,
+            "http://www.w3.org/2001/04/xmldsig-more#sha384" => Digest::Sha384,
+            "http://www.w3.org/2001/04/xmlenc#sha512" => Digest::Sha512,
+            _ => return None,
+        })
+    }
+
+    fn md(self) -> MessageDigest {
+        match self {
+            Digest::Sha1 => MessageDigest::sha1(),
+            Digest::Sha256 => MessageDigest::sha256(),
+            Digest::Sha384 => MessageDigest::sha384(),
+            Digest::Sha512 => MessageDigest::sha512(),
+        }
+    }
+}
+
+/// Signature algorithms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SigAlg {
+    RsaSha1,
+    RsaSha256,
+    RsaSha384,
+    RsaSha512,
+    EcdsaSha256,
+    EcdsaSha384,
+}
+
+impl SigAlg {
+    fn from_uri(u: &str) -> Option<Self> {
+        Some(match u {
+            "http://www.w3.org/2000/09/xmldsig#rsa-sha1" => SigAlg::RsaSha1,
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256" => SigAlg::RsaSha256,
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384" => SigAlg::RsaSha384,
+            "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512" => SigAlg::RsaSha512,
+            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256" => SigAlg::EcdsaSha256,
+            "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384" => SigAlg::EcdsaSha384,
+            _ => return None,
+        })
+    }
+
+    pub fn uri(self) -> &'static str {
+        match self {
+            SigAlg::RsaSha1 => "http://www.w3.org/2000/09/xmldsig#rsa-sha1",
+            SigAlg::RsaSha256 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
+            SigAlg::RsaSha384 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
+            SigAlg::RsaSha512 => "http://www.w3.org/2001/04/xmldsig-more#rsa-sha512",
+            SigAlg::EcdsaSha256 => "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+            SigAlg::EcdsaSha384 => "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384",
+        }
+    }
+
+    fn md(self) -> MessageDigest {
+        match self {
+            SigAlg::RsaSha1 => MessageDigest::sha1(),
+            SigAlg::RsaSha256 | SigAlg::EcdsaSha256 => MessageDigest::sha256(),
+            SigAlg::RsaSha384 | SigAlg::EcdsaSha384 => MessageDigest::sha384(),
+            SigAlg::RsaSha512 => MessageDigest::sha512(),
+        }
+    }
+
+    fn is_ecdsa(self) -> bool {
+        matches!(self, SigAlg::EcdsaSha256 | SigAlg::EcdsaSha384)
+    }
+
+    fn is_sha1(self) -> bool {
+        self == SigAlg::RsaSha1
+    }
+}
+
+/// Verification policy.
+#[derive(Clone, Debug)]
+pub struct Policy {
+    /// Accept RSA-SHA1 / SHA-1 digests (legacy traffic), with a warning.
+    pub allow_sha1: bool,
+    /// Require the signature as the last child of `edXMLHeader` when the root is an edXML envelope.
+    pub edxml_position: bool,
+    pub limits: Limits,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            allow_sha1: true,
+            edxml_position: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Why a signature does not verify. Each has a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum DsigError {
+    #[error(transparent)]
+    Xml(#[from] XmlError),
+    #[error("no Signature element")]
+    NoSignature,
+    #[error("more than one Signature element")]
+    MultipleSignatures,
+    #[error("Signature is not where the profile puts it (last child of edXMLHeader)")]
+    SignaturePosition,
+    #[error("Signature element is malformed: {0}")]
+    Malformed(String),
+    #[error("reference must be exactly one Reference with URI=\"\"")]
+    Reference,
+    #[error("transform {0} is not allowed")]
+    Transform(String),
+    #[error("algorithm {0} is not supported")]
+    UnsupportedAlgorithm(String),
+    #[error("algorithm {0} is forbidden by policy")]
+    ForbiddenAlgorithm(String),
+    #[error("duplicate ID attribute value {0:?}")]
+    DuplicateId(String),
+    #[error("digest of the signed content does not match DigestValue")]
+    DigestMismatch,
+    #[error("SignatureValue does not verify over SignedInfo with the signer's key (SignedInfo, DigestValue or SignatureValue altered)")]
+    BadSignature,
+    #[error("no signer certificate in KeyInfo")]
+    NoCertificate,
+    #[error("crypto: {0}")]
+    Crypto(String),
+}
+
+impl DsigError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            DsigError::Xml(e) => e.code(),
+            DsigError::NoSignature => "dsig_no_signature",
+            DsigError::MultipleSignatures => "dsig_multiple_signatures",
+            DsigError::SignaturePosition => "dsig_signature_position",
+            DsigError::Malformed(_) => "dsig_malformed",
+            DsigError::Reference => "dsig_reference_not_allowed",
+            DsigError::Transform(_) => "dsig_transform_not_allowed",
+            DsigError::UnsupportedAlgorithm(_) => "dsig_algorithm_unsupported",
+            DsigError::ForbiddenAlgorithm(_) => "dsig_algorithm_forbidden",
+            DsigError::DuplicateId(_) => "dsig_duplicate_id",
+            DsigError::DigestMismatch => "dsig_digest_mismatch",
+            DsigError::BadSignature => "dsig_bad_signature",
+            DsigError::NoCertificate => "dsig_no_certificate",
+            DsigError::Crypto(_) => "dsig_crypto_error",
+        }
+    }
+}
+
+fn crypto(e: openssl::error::ErrorStack) -> DsigError {
+    DsigError::Crypto(e.to_string())
+}
+
+/// A verified signature.
+#[derive(Debug)]
+pub struct Verified {
+    pub canonicalization: C14n,
+    pub signature: SigAlg,
+    pub digest: Digest,
+    /// Certificates from KeyInfo, signer first.
+    pub certificates: Vec<X509>,
+    pub warnings: Vec<String>,
+}
+
+/// A small tree of the captured `Signature` element.
+#[derive(Debug, Default)]
+struct El {
+    name: String,
+    attrs: Vec<Attr>,
+    children: Vec<El>,
+    text: String,
+    /// Index into the captured node list where this element starts (for re-canonicalizing).
+    start: usize,
+    end: usize,
+}
+
+fn local(q: &str) -> &str {
+    q.rsplit_once(':').map(|(_, l)| l).unwrap_or(q)
+}
+
+impl El {
+    fn child(&self, l: &str) -> Option<&El> {
+        self.children.iter().find(|c| local(&c.name) == l)
+    }
+    fn children_named<'a>(&'a self, l: &'a str) -> impl Iterator<Item = &'a El> + 'a {
+        self.children.iter().filter(move |c| local(&c.name) == l)
+    }
+    fn attr(&self, n: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find(|a| a.name == n)
+            .map(|a| a.value.as_str())
+    }
+    fn req(&self, l: &str) -> Result<&El, DsigError> {
+        self.child(l)
+            .ok_or_else(|| DsigError::Malformed(format!("{} lacks {l}", local(&self.name))))
+    }
+}
+
+fn build_tree(nodes: &[Node<'static>]) -> Result<El, DsigError> {
+    let mut stack: Vec<El> = Vec::new();
+    let mut root = None;
+    for (i, n) in nodes.iter().enumerate() {
+        match n {
+            Node::Start { name, attrs } => stack.push(El {
+                name: name.to_string(),
+                attrs: attrs.clone(),
+                start: i,
+                ..El::default()
+            }),
+            Node::End { .. } => {
+                let mut el = stack
+                    .pop()
+                    .ok_or_else(|| DsigError::Malformed("unbalanced".into()))?;
+                el.end = i;
+                match stack.last_mut() {
+                    Some(p) => p.children.push(el),
+                    None => root = Some(el),
+                }
+            }
+            Node::Text(t) => {
+                if let Some(p) = stack.last_mut() {
+                    p.text.push_str(t);
+                }
+            }
+            _ => {}
+        }
+    }
+    root.ok_or_else(|| DsigError::Malformed("empty Signature".into()))
+}
+
+/// Hashers fed by one canonicalizer.
+struct MultiHasher(Vec<(Digest, Hasher)>);
+
+impl Write for MultiHasher {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        for (_, h) in &mut self.0 {
+            h.update(b).map_err(std::io::Error::other)?;
+        }
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn multi(digests: &[Digest]) -> Result<MultiHasher, DsigError> {
+    Ok(MultiHasher(
+        digests
+            .iter()
+            .map(|d| Ok((*d, Hasher::new(d.md()).map_err(crypto)?)))
+            .collect::<Result<_, DsigError>>()?,
+    ))
+}
+
+fn is_id_attr(name: &str) -> bool {
+    matches!(local(name), "Id" | "ID" | "id")
+}
+
+fn b64(s: &str) -> Result<Vec<u8>, DsigError> {
+    let clean: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(clean)
+        .map_err(|_| DsigError::Malformed("bad base64".into()))
+}
+
+/// XML-DSig ECDSA signatures are r‖s; openssl wants DER.
+fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, DsigError> {
+    if raw.is_empty() || raw.len() % 2 != 0 {
+        return Err(DsigError::BadSignature);
+    }
+    let (r, s) = raw.split_at(raw.len() / 2);
+    let r = openssl::bn::BigNum::from_slice(r).map_err(crypto)?;
+    let s = openssl::bn::BigNum::from_slice(s).map_err(crypto)?;
+    openssl::ecdsa::EcdsaSig::from_private_components(r, s)
+        .and_then(|sig| sig.to_der())
+        .map_err(crypto)
+}
+
+/// Verify the enveloped signature of the document read from `input`.
+pub fn verify<R: BufRead>(input: R, policy: &Policy) -> Result<Verified, DsigError> {
+    let mut reader = Reader::new(input, policy.limits);
+    let allowed: Vec<Digest> = Digest::ALL
+        .into_iter()
+        .filter(|d| policy.allow_sha1 || *d != Digest::Sha1)
+        .collect();
+    // Before the Signature: both canonicalizations into every allowed digest.
+    let mut candidates: Vec<Canonicalizer<MultiHasher>> = vec![
+        Canonicalizer::new(multi(&allowed)?, C14n::C14n),
+        Canonicalizer::new(multi(&allowed)?, C14n::ExcC14n),
+    ];
+    // Ancestors' attributes (for the SignedInfo context) and names (for the position rule).
+    let mut ancestors: Vec<(String, Vec<Attr>)> = Vec::new();
+    let mut ids = std::collections::HashSet::new();
+    let mut sig_nodes: Option<Vec<Node<'static>>> = None;
+    let mut sig_depth = 0usize;
+    let mut sig_context: Vec<Vec<Attr>> = Vec::new();
+    let mut chosen: Option<(Verified, Vec<u8>)> = None; // after the Signature: result + expected digest
+    let mut signatures = 0;
+    let mut after_sig_in_header = false;
+
+    while let Some(node) = reader.next()? {
+        // Inside the Signature: capture only.
+        if let Some(nodes) = sig_nodes.as_mut() {
+            match &node {
+                Node::Start { .. } => sig_depth += 1,
+                Node::End { .. } => sig_depth -= 1,
+                _ => {}
+            }
+            if nodes.len() >= MAX_SIGNATURE_NODES {
+                return Err(DsigError::Malformed("Signature too large".into()));
+            }
+            let done = sig_depth == 0;
+            nodes.push(node);
+            if done {
+                let nodes = sig_nodes.take().unwrap_or_default();
+                let (verified, expected, keep) = process_signature(&nodes, &sig_context, policy)?;
+                // Keep only the chosen canonicalizer; from now on it feeds one digest.
+                let mut c = candidates.swap_remove(keep);
+                c.get_mut().0.retain(|(d, _)| *d == verified.digest);
+                candidates = vec![c];
+                chosen = Some((verified, expected));
+                after_sig_in_header = ancestors
+                    .last()
+                    .is_some_and(|(n, _)| local(n) == "edXMLHeader");
+            }
+            continue;
+        }
+        match &node {
+            Node::Start { name, attrs } => {
+                for a in attrs.iter().filter(|a| is_id_attr(&a.name)) {
+                    if !ids.insert(a.value.clone()) {
+                        return Err(DsigError::DuplicateId(a.value.clone()));
+                    }
+                }
+                if local(name) == "Signature" {
+                    signatures += 1;
+                    if signatures > 1 {
+                        return Err(DsigError::MultipleSignatures);
+                    }
+                    let root_is_edxml = ancestors
+                        .first()
+                        .is_some_and(|(n, _)| local(n) == "edXMLEnvelope");
+                    if policy.edxml_position
+                        && root_is_edxml
+                        && !ancestors
+                            .last()
+                            .is_some_and(|(n, _)| local(n) == "edXMLHeader")
+                    {
+                        return Err(DsigError::SignaturePosition);
+                    }
+                    sig_context = ancestors.iter().map(|(_, a)| a.clone()).collect();
+                    sig_nodes = Some(vec![node]);
+                    sig_depth = 1;
+                    continue;
+                }
+                if after_sig_in_header
+                    && ancestors
+                        .last()
+                        .is_some_and(|(n, _)| local(n) == "edXMLHeader")
+                {
+                    // Something follows the Signature inside the header: not the last child.
+                    return Err(DsigError::SignaturePosition);
+                }
+                ancestors.push((name.to_string(), attrs.clone()));
+            }
+            Node::End { .. } => {
+                ancestors.pop();
+            }
+            _ => {}
+        }
+        for c in &mut candidates {
+            c.node(&node).map_err(|e| match e {
+                super::c14n::C14nError::Xml(x) => DsigError::Xml(x),
+                other => DsigError::Malformed(other.to_string()),
+            })?;
+        }
+    }
+
+    let (verified, expected) = chosen.ok_or(DsigError::NoSignature)?;
+    let mut c = candidates.pop().ok_or(DsigError::NoSignature)?;
+    let (_, mut h) = c.get_mut().0.pop().ok_or(DsigError::NoSignature)?;
+    let actual = h.finish().map_err(crypto)?;
+    if actual.len() != expected.len() || !openssl::memcmp::eq(&actual, &expected) {
+        return Err(DsigError::DigestMismatch);
+    }
+    Ok(verified)
+}
+
+/// Check the captured Signature: profile, algorithms, SignatureValue. Returns the result, the
+/// expected reference digest and which candidate canonicalizer (0 inclusive, 1 exclusive) to keep.
+fn process_signature(
+    nodes: &[Node<'static>],
+    context: &[Vec<Attr>],
+    policy: &Policy,
+) -> Result<(Verified, Vec<u8>, usize), DsigError> {
+    let sig = build_tree(nodes)?;
+    let si = sig.req("SignedInfo")?;
+    let cm = si
+        .req("CanonicalizationMethod")?
+        .attr("Algorithm")
+        .unwrap_or_default();
+    let si_c14n =
+        C14n::from_uri(cm).ok_or_else(|| DsigError::UnsupportedAlgorithm(cm.to_owned()))?;
+    let sm = si
+        .req("SignatureMethod")?
+        .attr("Algorithm")
+        .unwrap_or_default();
+    let sig_alg =
+        SigAlg::from_uri(sm).ok_or_else(|| DsigError::UnsupportedAlgorithm(sm.to_owned()))?;
+    let mut warnings = Vec::new();
+    if sig_alg.is_sha1() {
+        if !policy.allow_sha1 {
+            return Err(DsigError::ForbiddenAlgorithm(sm.to_owned()));
+        }
+        warnings.push("legacy algorithm rsa-sha1 accepted by policy".to_owned());
+    }
+    let refs: Vec<&El> = si.children_named("Reference").collect();
+    if refs.len() != 1 || refs[0].attr("URI") != Some("") {
+        return Err(DsigError::Reference);
+    }
+    let r = refs[0];
+    let mut ref_c14n = C14n::C14n;
+    let mut saw_enveloped = false;
+    if let Some(ts) = r.child("Transforms") {
+        for (i, t) in ts.children_named("Transform").enumerate() {
+            let alg = t.attr("Algorithm").unwrap_or_default();
+            match (i, alg) {
+                (0, ENVELOPED) => saw_enveloped = true,
+                (1, a) if C14n::from_uri(a).is_some() => {
+                    ref_c14n = C14n::from_uri(a).unwrap_or(C14n::C14n);
+                    if t.child("InclusiveNamespaces")
+                        .and_then(|n| n.attr("PrefixList"))
+                        .is_some_and(|p| !p.trim().is_empty())
+                    {
+                        return Err(DsigError::Transform(
+                            "InclusiveNamespaces PrefixList".into(),
+                        ));
+                    }
+                }
+                _ => return Err(DsigError::Transform(alg.to_owned())),
+            }
+        }
+    }
+    if !saw_enveloped {
+        return Err(DsigError::Transform("missing enveloped-signature".into()));
+    }
+    let dm = r.req("DigestMethod")?.attr("Algorithm").unwrap_or_default();
+    let digest =
+        Digest::from_uri(dm).ok_or_else(|| DsigError::UnsupportedAlgorithm(dm.to_owned()))?;
+    if digest == Digest::Sha1 {
+        if !policy.allow_sha1 {
+            return Err(DsigError::ForbiddenAlgorithm(dm.to_owned()));
+        }
+        warnings.push("legacy digest sha1 accepted by policy".to_owned());
+    }
+    let expected = b64(&r.req("DigestValue")?.text)?;
+
+    // Certificates from KeyInfo/X509Data.
+    let mut certs = Vec::new();
+    if let Some(x) = sig.child("KeyInfo").and_then(|k| k.child("X509Data")) {
+        for c in x.children_named("X509Certificate") {
+            certs.push(
+                X509::from_der(&b64(&c.text)?)
+                    .map_err(|_| DsigError::Malformed("bad X509Certificate".into()))?,
+            );
+        }
+    }
+    let signer = certs.first().ok_or(DsigError::NoCertificate)?;
+    let key: PKey<Public> = signer.public_key().map_err(crypto)?;
+
+    // Canonicalize SignedInfo in its context: the document's ancestors and the Signature element.
+    let mut c = Canonicalizer::new(Vec::new(), si_c14n);
+    for attrs in context {
+        c.push_context(attrs);
+    }
+    c.push_context(&sig.attrs);
+    for n in &nodes[si.start..=si.end] {
+        c.node(n).map_err(|e| DsigError::Malformed(e.to_string()))?;
+    }
+    let signed_info = c.into_inner();
+    let mut value = b64(&sig.req("SignatureValue")?.text)?;
+    if sig_alg.is_ecdsa() {
+        value = ecdsa_raw_to_der(&value)?;
+    }
+    let mut v = openssl::sign::Verifier::new(sig_alg.md(), &key).map_err(crypto)?;
+    v.update(&signed_info).map_err(crypto)?;
+    if !v.verify(&value).unwrap_or(false) {
+        return Err(DsigError::BadSignature);
+    }
+    let keep = usize::from(ref_c14n.exclusive());
+    Ok((
+        Verified {
+            canonicalization: ref_c14n,
+            signature: sig_alg,
+            digest,
+            certificates: certs,
+            warnings,
+        },
+        expected,
+        keep,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn phaos(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../shared/vectors/xmldsig/phaos/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn phaos_vectors() {
+        let ok = verify(
+            &phaos("signature-rsa-enveloped.xml")[..],
+            &Policy::default(),
+        )
+        .unwrap();
+        assert_eq!(ok.signature, SigAlg::RsaSha1);
+        assert_eq!(ok.digest, Digest::Sha1);
+        assert_eq!(ok.warnings.len(), 2);
+        // The "bad signature" vector adds a second Reference (MD5) to SignedInfo: the restricted
+        // profile refuses it before any cryptography.
+        assert!(matches!(
+            verify(
+                &phaos("signature-rsa-enveloped-bad-sig.xml")[..],
+                &Policy::default()
+            ),
+            Err(DsigError::Reference)
+        ));
+        // A SignatureValue changed in one character fails as a bad signature.
+        let good = String::from_utf8(phaos("signature-rsa-enveloped.xml")).unwrap();
+        let forged = good.replace("<dsig:SignatureValue>fbye4", "<dsig:SignatureValue>fbye5");
+        assert_ne!(good, forged);
+        assert!(matches!(
+            verify(forged.as_bytes(), &Policy::default()),
+            Err(DsigError::BadSignature)
+        ));
+        // Signed content changed: digest mismatch.
+        let tampered = good.replace("Alfonso Soriano", "Alfonso Sorianp");
+        assert!(matches!(
+            verify(tampered.as_bytes(), &Policy::default()),
+            Err(DsigError::DigestMismatch)
+        ));
+        // The comment inside the signed content is not covered (URI="" drops comments).
+        let commented = good.replace("Here's a comment", "Another comment");
+        assert!(verify(commented.as_bytes(), &Policy::default()).is_ok());
+        // DigestValue sits inside SignedInfo: altering it breaks the signature over SignedInfo,
+        // which is checked first (content tampering, with SignedInfo intact, is DigestMismatch).
+        assert!(matches!(
+            verify(
+                &phaos("signature-rsa-enveloped-bad-digest-val.xml")[..],
+                &Policy::default()
+            ),
+            Err(DsigError::BadSignature)
+        ));
+        let strict = Policy {
+            allow_sha1: false,
+            ..Policy::default()
+        };
+        assert!(matches!(
+            verify(&phaos("signature-rsa-enveloped.xml")[..], &strict),
+            Err(DsigError::ForbiddenAlgorithm(_))
+        ));
+    }
+}
