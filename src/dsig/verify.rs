@@ -499,6 +499,16 @@ fn process_signature(
             );
         }
     }
+    // The signer is the certificate that issued none of the others (KeyInfo order varies).
+    let signer_idx = certs
+        .iter()
+        .position(|c| {
+            !certs
+                .iter()
+                .any(|o| !std::ptr::eq(o, c) && c.issued(o) == openssl::x509::X509VerifyResult::OK)
+        })
+        .ok_or(DsigError::NoCertificate)?;
+    certs.swap(0, signer_idx);
     let signer = certs.first().ok_or(DsigError::NoCertificate)?;
     let key: PKey<Public> = signer.public_key().map_err(crypto)?;
 
