@@ -12,6 +12,7 @@ pub mod members;
 pub mod pki;
 pub mod server;
 pub mod store;
+pub mod verify_cmd;
 pub mod xml;
 
 pub use lienthong_contract as contract;

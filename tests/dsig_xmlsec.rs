@@ -152,3 +152,224 @@ fn xmlsec1_signed_documents_verify_and_single_byte_changes_fail_in_both() {
     }
     assert_eq!(checked, 24);
 }
+
+fn lienthong_verify(args: &[&std::ffi::OsStr]) -> (Option<i32>, serde_json::Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .arg("verify")
+        .args(args)
+        .output()
+        .unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
+    (out.status.code(), v)
+}
+
+/// Sign the edXML template with xmlsec1; the dev PKI's signing keys are RSA, its TLS keys EC.
+fn sign_with_xmlsec(dir: &Path, key: &Path, cert: &Path, name: &str) -> std::path::PathBuf {
+    let pem = std::fs::read(key).unwrap();
+    let is_rsa = openssl::pkey::PKey::private_key_from_pem(&pem)
+        .unwrap()
+        .rsa()
+        .is_ok();
+    let tmpl = dir.join(format!("{name}.tmpl.xml"));
+    std::fs::write(
+        &tmpl,
+        template(if is_rsa { RSA_SHA256 } else { ECDSA_SHA256 }, EXC),
+    )
+    .unwrap();
+    let signed = dir.join(format!("{name}.xml"));
+    let keyarg = format!("{},{}", key.display(), cert.display());
+    let out = xmlsec1(&[
+        "--sign",
+        "--privkey-pem",
+        &keyarg,
+        "--output",
+        signed.to_str().unwrap(),
+        tmpl.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    signed
+}
+
+/// `lienthong verify` on files written by other tools: the Phaos vector and xmlsec1's output.
+#[test]
+fn verify_command_reports_signer_chain_revocation_and_reasons() {
+    let phaos = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/vectors/xmldsig/phaos"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let ptrust = dir.path().join("phaos-trust");
+    std::fs::create_dir_all(&ptrust).unwrap();
+    std::fs::copy(
+        phaos.join("certs/rsa-ca-cert.der"),
+        ptrust.join("rsa-ca-cert.der"),
+    )
+    .unwrap();
+    let good = phaos.join("signature-rsa-enveloped.xml");
+    let os = |s: &str| std::ffi::OsString::from(s);
+
+    let (code, v) = lienthong_verify(&[
+        good.as_os_str(),
+        &os("--trust"),
+        ptrust.as_os_str(),
+        &os("--at"),
+        &os("2009-01-01T10:00:00Z"),
+        &os("--revocation"),
+        &os("off"),
+    ]);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["valid"], true);
+    assert!(v["signer"]["subject"]
+        .as_str()
+        .unwrap()
+        .contains("CN=Test Client (RSA)"));
+    assert_eq!(
+        v["algorithms"]["signature"],
+        "http://www.w3.org/2000/09/xmldsig#rsa-sha1"
+    );
+    assert_eq!(v["chain"].as_array().unwrap().len(), 2);
+    assert!(v["warnings"].to_string().contains("rsa-sha1"));
+    // Today the certificate has expired; with revocation required and no CRL, status is unknown.
+    let (code, v) = lienthong_verify(&[
+        good.as_os_str(),
+        &os("--trust"),
+        ptrust.as_os_str(),
+        &os("--revocation"),
+        &os("off"),
+    ]);
+    assert_eq!(
+        (code, v["reasons"].clone()),
+        (Some(1), serde_json::json!(["certificate_expired"]))
+    );
+    let (_, v) = lienthong_verify(&[
+        good.as_os_str(),
+        &os("--trust"),
+        ptrust.as_os_str(),
+        &os("--at"),
+        &os("2009-01-01T10:00:00Z"),
+    ]);
+    assert_eq!(v["reasons"], serde_json::json!(["revocation_unknown"]));
+    let (_, v) = lienthong_verify(&[
+        good.as_os_str(),
+        &os("--trust"),
+        ptrust.as_os_str(),
+        &os("--at"),
+        &os("2009-01-01T10:00:00Z"),
+        &os("--no-sha1"),
+    ]);
+    assert_eq!(
+        v["reasons"],
+        serde_json::json!(["dsig_algorithm_forbidden"])
+    );
+    // Usage errors exit 2.
+    let (code, _) = lienthong_verify(&[
+        dir.path().join("missing.xml").as_os_str(),
+        &os("--trust"),
+        ptrust.as_os_str(),
+    ]);
+    assert_eq!(code, Some(2));
+    let (code, _) = lienthong_verify(&[
+        good.as_os_str(),
+        &os("--trust"),
+        ptrust.as_os_str(),
+        &os("--at"),
+        &os("yesterday"),
+    ]);
+    assert_eq!(code, Some(2));
+
+    // Dev PKI: anchors + CRLs in one directory, the intermediate in a pool.
+    let pki = dir.path().join("pki");
+    let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .args([
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/lienthong.toml"),
+            "pki",
+            "dev-init",
+        ])
+        .arg(&pki)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let trust = dir.path().join("trust");
+    let inter = dir.path().join("inter");
+    std::fs::create_dir_all(&trust).unwrap();
+    std::fs::create_dir_all(&inter).unwrap();
+    std::fs::copy(pki.join("ca.pem"), trust.join("ca.pem")).unwrap();
+    std::fs::copy(pki.join("crl.pem"), trust.join("crl.pem")).unwrap();
+    std::fs::copy(pki.join("intermediate.pem"), inter.join("intermediate.pem")).unwrap();
+    let run = |file: &Path| {
+        lienthong_verify(&[
+            file.as_os_str(),
+            &os("--trust"),
+            trust.as_os_str(),
+            &os("--intermediates"),
+            inter.as_os_str(),
+        ])
+    };
+
+    let signed = sign_with_xmlsec(
+        dir.path(),
+        &pki.join("signing/vpubnd.key"),
+        &pki.join("signing/vpubnd.pem"),
+        "agency",
+    );
+    let (code, v) = run(&signed);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["signer"]["organs"], serde_json::json!(["000.00.00.H99"]));
+    assert_eq!(v["revocation"]["status"], "good");
+    assert_eq!(v["chain"].as_array().unwrap().len(), 3);
+
+    // A TLS client certificate is not a document-signing certificate.
+    let signed = sign_with_xmlsec(
+        dir.path(),
+        &pki.join("members/sonv.key"),
+        &pki.join("members/sonv.pem"),
+        "client",
+    );
+    let (code, v) = run(&signed);
+    assert_eq!(
+        (code, v["reasons"].clone()),
+        (Some(1), serde_json::json!(["certificate_wrong_usage"]))
+    );
+    // Revoked (in the intermediate's CRL).
+    let signed = sign_with_xmlsec(
+        dir.path(),
+        &pki.join("test/revoked.key"),
+        &pki.join("test/revoked.pem"),
+        "revoked",
+    );
+    let (_, v) = run(&signed);
+    assert!(
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("certificate_revoked")),
+        "{v}"
+    );
+    assert_eq!(v["revocation"]["status"], "revoked");
+    // Expired, and from an unknown CA.
+    let signed = sign_with_xmlsec(
+        dir.path(),
+        &pki.join("test/expired.key"),
+        &pki.join("test/expired.pem"),
+        "expired",
+    );
+    assert!(run(&signed).1["reasons"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("certificate_expired")));
+    let signed = sign_with_xmlsec(
+        dir.path(),
+        &pki.join("test/foreign.key"),
+        &pki.join("test/foreign.pem"),
+        "foreign",
+    );
+    assert!(run(&signed).1["reasons"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("certificate_untrusted")));
+}

@@ -59,6 +59,31 @@ pub enum Command {
     /// The configured members
     #[command(subcommand)]
     Members(MembersCommand),
+    /// Verify a signed XML document (edXML package): signature, signer chain, revocation, organ binding.
+    /// Prints one JSON object; exits 0 when valid, 1 when invalid, 2 on usage or I/O error
+    Verify(VerifyArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    /// The signed document
+    pub file: PathBuf,
+    /// Directory whose PEM/DER certificates are trust anchors and whose CRLs are revocation lists
+    #[arg(long, value_name = "DIR")]
+    pub trust: PathBuf,
+    /// Directory of intermediate CA certificates to build chains with
+    #[arg(long, value_name = "DIR")]
+    pub intermediates: Option<PathBuf>,
+    /// Verification time (RFC 3339), e.g. 2009-01-01T10:00:00Z [default: now]
+    #[arg(long, value_name = "RFC3339")]
+    pub at: Option<String>,
+    /// `require` (default: CRL status needed for every certificate, fail closed) or `off`
+    /// (archived documents whose CA no longer publishes status; reported in the output)
+    #[arg(long, default_value = "require", value_parser = ["require", "off"])]
+    pub revocation: String,
+    /// Refuse legacy RSA-SHA1 / SHA-1 (allowed with a warning by default)
+    #[arg(long)]
+    pub no_sha1: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -238,6 +263,7 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             runtime().block_on(audit_cmd(&c, cmd))
         }
+        Command::Verify(args) => crate::verify_cmd::run(&args),
         Command::Members(MembersCommand::List { json }) => {
             let c = match load(&cli.global) {
                 Ok(c) => c,

@@ -3,3 +3,4 @@
 
 pub mod crl;
 pub mod dev;
+pub mod validate;

@@ -1,0 +1,327 @@
+//! Signer certificate validation: chain to a trust anchor (intermediates from the message or a
+//! pool), validity at the verification time, key usage / extended key usage policy, revocation
+//! by CRL (fail closed: no status is no trust), and the binding of the signer to organ ids.
+
+use foreign_types_shared::ForeignTypeRef;
+use openssl::stack::Stack;
+use openssl::x509::store::X509StoreBuilder;
+use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
+use openssl::x509::{X509Crl, X509StoreContext, X509};
+use serde::Serialize;
+use std::path::Path;
+
+extern "C" {
+    // In libcrypto; not re-exported by openssl-sys.
+    fn X509_STORE_add_crl(
+        store: *mut openssl_sys::X509_STORE,
+        crl: *mut openssl_sys::X509_CRL,
+    ) -> std::os::raw::c_int;
+}
+
+/// id-kp-documentSigning (RFC 9336) and emailProtection: accepted EKUs for document signers.
+pub const DEFAULT_SIGNING_EKUS: [&str; 2] = ["1.3.6.1.5.5.7.3.36", "1.3.6.1.5.5.7.3.4"];
+
+/// Anchors, CRLs and an intermediate pool.
+#[derive(Default)]
+pub struct TrustStore {
+    pub anchors: Vec<X509>,
+    pub crls: Vec<X509Crl>,
+    pub intermediates: Vec<X509>,
+}
+
+/// How revocation is decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevocationMode {
+    /// CRLs required for every certificate in the chain; missing status is a failure.
+    Require,
+    /// Not checked (archived documents whose CA no longer publishes status); reported as such.
+    Off,
+}
+
+fn pem_blocks(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(b) = rest.find("-----BEGIN ") {
+        let after = &rest[b + 11..];
+        let Some(label_end) = after.find("-----") else {
+            break;
+        };
+        let label = after[..label_end].to_owned();
+        let end_marker = format!("-----END {label}-----");
+        let Some(e) = rest[b..].find(&end_marker) else {
+            break;
+        };
+        let block = &rest[b..b + e + end_marker.len()];
+        out.push((label, block.to_owned()));
+        rest = &rest[b + e + end_marker.len()..];
+    }
+    out
+}
+
+impl TrustStore {
+    /// Read every PEM (or DER `.der`/`.cer`/`.crl`) file directly in `dir`: certificates become
+    /// anchors, CRLs revocation lists.
+    pub fn load_trust_dir(&mut self, dir: &Path) -> Result<(), String> {
+        for (label, der_or_pem, path) in read_dir_items(dir)? {
+            match label.as_str() {
+                "CERTIFICATE" => self.anchors.push(parse_cert(&der_or_pem, &path)?),
+                "X509 CRL" => self.crls.push(
+                    X509Crl::from_pem(&der_or_pem)
+                        .or_else(|_| X509Crl::from_der(&der_or_pem))
+                        .map_err(|e| format!("{path}: {e}"))?,
+                ),
+                _ => {}
+            }
+        }
+        if self.anchors.is_empty() {
+            return Err(format!(
+                "{}: no trust anchor certificate found",
+                dir.display()
+            ));
+        }
+        Ok(())
+    }
+
+    /// Every certificate in `dir` joins the intermediate pool.
+    pub fn load_intermediates_dir(&mut self, dir: &Path) -> Result<(), String> {
+        for (label, bytes, path) in read_dir_items(dir)? {
+            if label == "CERTIFICATE" {
+                self.intermediates.push(parse_cert(&bytes, &path)?);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_cert(bytes: &[u8], path: &str) -> Result<X509, String> {
+    X509::from_pem(bytes)
+        .or_else(|_| X509::from_der(bytes))
+        .map_err(|e| format!("{path}: {e}"))
+}
+
+fn read_dir_items(dir: &Path) -> Result<Vec<(String, Vec<u8>, String)>, String> {
+    let mut items = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    entries.sort();
+    for p in entries {
+        let name = p.display().to_string();
+        let bytes = std::fs::read(&p).map_err(|e| format!("{name}: {e}"))?;
+        match std::str::from_utf8(&bytes) {
+            Ok(text) if text.contains("-----BEGIN ") => {
+                for (label, block) in pem_blocks(text) {
+                    items.push((label, block.into_bytes(), name.clone()));
+                }
+            }
+            _ => {
+                let ext = p
+                    .extension()
+                    .and_then(|e| e.to_str())
+                    .unwrap_or_default()
+                    .to_ascii_lowercase();
+                match ext.as_str() {
+                    "der" | "cer" | "crt" => items.push(("CERTIFICATE".into(), bytes, name)),
+                    "crl" => items.push(("X509 CRL".into(), bytes, name)),
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(items)
+}
+
+/// Result of validating a signer.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChainReport {
+    /// Subjects from the signer to the anchor, when a chain was built.
+    pub chain: Vec<String>,
+    pub revocation: RevocationReport,
+    /// Stable reason codes; empty when valid.
+    pub reasons: Vec<&'static str>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RevocationReport {
+    /// `good`, `revoked`, `unknown` or `not_checked`.
+    pub status: &'static str,
+    pub method: &'static str,
+}
+
+fn reason_for(code: i32) -> &'static str {
+    use openssl_sys as s;
+    match code {
+        s::X509_V_ERR_CERT_HAS_EXPIRED => "certificate_expired",
+        s::X509_V_ERR_CERT_NOT_YET_VALID => "certificate_not_yet_valid",
+        s::X509_V_ERR_CERT_REVOKED => "certificate_revoked",
+        s::X509_V_ERR_UNABLE_TO_GET_CRL
+        | s::X509_V_ERR_CRL_HAS_EXPIRED
+        | s::X509_V_ERR_CRL_NOT_YET_VALID => "revocation_unknown",
+        s::X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+        | s::X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT
+        | s::X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN
+        | s::X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT => "certificate_untrusted",
+        s::X509_V_ERR_CERT_SIGNATURE_FAILURE => "certificate_bad_signature",
+        _ => "certificate_invalid",
+    }
+}
+
+/// Key usage must allow signatures; an EKU, when present, must name an allowed purpose.
+pub fn usage_reasons(cert: &X509, allowed_ekus: &[&str]) -> Vec<&'static str> {
+    let mut reasons = Vec::new();
+    let der = match cert.to_der() {
+        Ok(d) => d,
+        Err(_) => return vec!["certificate_invalid"],
+    };
+    let Ok((_, c)) = x509_parser::parse_x509_certificate(&der) else {
+        return vec!["certificate_invalid"];
+    };
+    if let Ok(Some(ku)) = c.key_usage() {
+        if !(ku.value.digital_signature() || ku.value.non_repudiation()) {
+            reasons.push("certificate_wrong_key_usage");
+        }
+    }
+    if let Ok(Some(eku)) = c.extended_key_usage() {
+        let v = &eku.value;
+        let mut oids: Vec<String> = v.other.iter().map(|o| o.to_id_string()).collect();
+        if v.email_protection {
+            oids.push("1.3.6.1.5.5.7.3.4".into());
+        }
+        if !v.any && !oids.iter().any(|o| allowed_ekus.contains(&o.as_str())) {
+            reasons.push("certificate_wrong_usage");
+        }
+    }
+    reasons
+}
+
+/// Validate `signer` (with `extra` certificates from the message) at unix time `at`.
+pub fn validate(
+    signer: &X509,
+    extra: &[X509],
+    store: &TrustStore,
+    at: i64,
+    revocation: RevocationMode,
+    allowed_ekus: &[&str],
+) -> ChainReport {
+    let mut reasons = usage_reasons(signer, allowed_ekus);
+    let mut warnings = Vec::new();
+    let result = (|| -> Result<(bool, i32, String, Vec<String>), openssl::error::ErrorStack> {
+        let mut b = X509StoreBuilder::new()?;
+        for a in &store.anchors {
+            b.add_cert(a.clone())?;
+        }
+        let mut param = X509VerifyParam::new()?;
+        let mut flags = X509VerifyFlags::empty();
+        if revocation == RevocationMode::Require {
+            for crl in &store.crls {
+                // SAFETY: both pointers are live; the store takes its own reference to the CRL.
+                let r = unsafe { X509_STORE_add_crl(b.as_ptr(), crl.as_ptr()) };
+                if r <= 0 {
+                    return Err(openssl::error::ErrorStack::get());
+                }
+            }
+            flags |= X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL;
+        }
+        param.set_flags(flags)?;
+        param.set_time(at as _);
+        b.set_param(&param)?;
+        let st = b.build();
+        let mut chain = Stack::new()?;
+        for c in extra.iter().chain(store.intermediates.iter()) {
+            chain.push(c.clone())?;
+        }
+        let mut ctx = X509StoreContext::new()?;
+        ctx.init(&st, signer, &chain, |c| {
+            let ok = c.verify_cert()?;
+            let subjects = c
+                .chain()
+                .map(|ch| ch.iter().map(|x| subject_text(x)).collect())
+                .unwrap_or_default();
+            Ok((
+                ok,
+                c.error().as_raw(),
+                c.error().error_string().to_owned(),
+                subjects,
+            ))
+        })
+    })();
+    let (chain, rev_status) = match result {
+        Ok((true, _, _, subjects)) => (
+            subjects,
+            if revocation == RevocationMode::Require {
+                "good"
+            } else {
+                "not_checked"
+            },
+        ),
+        Ok((false, code, err_text, subjects)) => {
+            let r = reason_for(code);
+            warnings.push(format!("chain: {err_text} (openssl error {code})"));
+            reasons.push(r);
+            let status = match (revocation, r) {
+                (RevocationMode::Off, _) => "not_checked",
+                (_, "certificate_revoked") => "revoked",
+                (_, "revocation_unknown") => "unknown",
+                _ => "unknown",
+            };
+            (subjects, status)
+        }
+        Err(e) => {
+            reasons.push("certificate_invalid");
+            warnings.push(e.to_string());
+            (Vec::new(), "unknown")
+        }
+    };
+    if revocation == RevocationMode::Off {
+        warnings.push("revocation was not checked (--revocation off)".into());
+    }
+    ChainReport {
+        chain,
+        revocation: RevocationReport {
+            status: rev_status,
+            method: if revocation == RevocationMode::Off {
+                "none"
+            } else {
+                "crl"
+            },
+        },
+        reasons,
+        warnings,
+    }
+}
+
+/// RFC 4514-ish text of a certificate subject.
+pub fn subject_text(c: &openssl::x509::X509Ref) -> String {
+    c.to_der()
+        .ok()
+        .and_then(|d| {
+            x509_parser::parse_x509_certificate(&d)
+                .ok()
+                .map(|(_, x)| x.subject().to_string())
+        })
+        .unwrap_or_default()
+}
+
+pub fn issuer_text(c: &openssl::x509::X509Ref) -> String {
+    c.to_der()
+        .ok()
+        .and_then(|d| {
+            x509_parser::parse_x509_certificate(&d)
+                .ok()
+                .map(|(_, x)| x.issuer().to_string())
+        })
+        .unwrap_or_default()
+}
+
+/// Organ identifiers written in the subject OU (the default binding rule).
+pub fn organs_in_subject(c: &openssl::x509::X509Ref) -> Vec<String> {
+    c.subject_name()
+        .entries_by_nid(openssl::nid::Nid::ORGANIZATIONALUNITNAME)
+        .map(|e| String::from_utf8_lossy(e.data().as_slice()).into_owned())
+        .filter(|s| lienthong_contract::OrganId::parse(s).is_ok())
+        .collect()
+}

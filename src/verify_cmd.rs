@@ -1,0 +1,103 @@
+//! `lienthong verify FILE`: the trust core from the command line, one JSON object out.
+
+use crate::cli::VerifyArgs;
+use crate::dsig::verify::{verify, Policy};
+use crate::pki::validate::{self, RevocationMode, TrustStore, DEFAULT_SIGNING_EKUS};
+use serde_json::json;
+use std::process::ExitCode;
+
+fn usage(msg: String) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(2)
+}
+
+pub fn run(args: &VerifyArgs) -> ExitCode {
+    let at = match &args.at {
+        Some(s) => match chrono::DateTime::parse_from_rfc3339(s) {
+            Ok(t) => t.timestamp(),
+            Err(e) => return usage(format!("--at {s:?}: {e}")),
+        },
+        None => chrono::Utc::now().timestamp(),
+    };
+    let mut store = TrustStore::default();
+    if let Err(e) = store.load_trust_dir(&args.trust) {
+        return usage(e);
+    }
+    if let Some(d) = &args.intermediates {
+        if let Err(e) = store.load_intermediates_dir(d) {
+            return usage(e);
+        }
+    }
+    let file = match std::fs::File::open(&args.file) {
+        Ok(f) => std::io::BufReader::with_capacity(64 * 1024, f),
+        Err(e) => return usage(format!("{}: {e}", args.file.display())),
+    };
+    let policy = Policy {
+        allow_sha1: !args.no_sha1,
+        ..Policy::default()
+    };
+    let revocation = if args.revocation == "off" {
+        RevocationMode::Off
+    } else {
+        RevocationMode::Require
+    };
+
+    let out = match verify(file, &policy) {
+        Err(e) => {
+            if let crate::dsig::verify::DsigError::Xml(crate::xml::XmlError::Io(m)) = &e {
+                return usage(format!("{}: {m}", args.file.display()));
+            }
+            json!({
+                "valid": false,
+                "signer": null,
+                "algorithms": null,
+                "chain": [],
+                "revocation": null,
+                "reasons": [e.code()],
+                "detail": e.to_string(),
+            })
+        }
+        Ok(v) => {
+            let signer = &v.certificates[0];
+            let report = validate::validate(
+                signer,
+                &v.certificates[1..],
+                &store,
+                at,
+                revocation,
+                &DEFAULT_SIGNING_EKUS,
+            );
+            let mut warnings = v.warnings.clone();
+            warnings.extend(report.warnings.iter().cloned());
+            let serial = signer
+                .serial_number()
+                .to_bn()
+                .and_then(|b| b.to_hex_str().map(|s| s.to_string()))
+                .unwrap_or_default();
+            json!({
+                "valid": report.reasons.is_empty(),
+                "signer": {
+                    "subject": validate::subject_text(signer),
+                    "serial": serial,
+                    "issuer": validate::issuer_text(signer),
+                    "organs": validate::organs_in_subject(signer),
+                },
+                "algorithms": {
+                    "canonicalization": v.canonicalization.uri(),
+                    "signature": v.signature.uri(),
+                    "digest": v.digest,
+                },
+                "chain": report.chain,
+                "revocation": report.revocation,
+                "reasons": report.reasons,
+                "warnings": warnings,
+            })
+        }
+    };
+    println!("{}", serde_json::to_string_pretty(&out).unwrap_or_default());
+    if out["valid"] == true {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
