@@ -373,3 +373,85 @@ fn verify_command_reports_signer_chain_revocation_and_reasons() {
         .unwrap()
         .contains(&serde_json::json!("certificate_untrusted")));
 }
+
+/// Signature-wrapping variants that xmlsec1 accepts and lienthong refuses, each with its code.
+#[test]
+fn wrapping_variants_accepted_by_xmlsec1_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .args([
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/lienthong.toml"),
+            "pki",
+            "dev-init",
+        ])
+        .arg(&pki)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let key = format!(
+        "{},{}",
+        pki.join("signing/vpubnd.key").display(),
+        pki.join("signing/vpubnd.pem").display()
+    );
+    let sign = |tmpl_text: String, name: &str| -> String {
+        let tmpl = dir.path().join(format!("{name}.tmpl"));
+        std::fs::write(&tmpl, tmpl_text).unwrap();
+        let out_file = dir.path().join(format!("{name}.xml"));
+        let out = xmlsec1(&[
+            "--sign",
+            "--privkey-pem",
+            &key,
+            "--output",
+            out_file.to_str().unwrap(),
+            tmpl.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        std::fs::read_to_string(out_file).unwrap()
+    };
+    let fake_header = "<edXML:MessageHeader><edXML:From><edXML:OrganId>000.00.00.G22</edXML:OrganId></edXML:From></edXML:MessageHeader>";
+    let signed = sign(template(RSA_SHA256, EXC), "base");
+    assert_eq!(
+        verify(signed.as_bytes(), &Policy::default())
+            .map(|_| ())
+            .map_err(|e| e.code()),
+        Ok(())
+    );
+
+    // 1. A forged MessageHeader in an Object inside the Signature (outside the signed node-set).
+    let object = signed.replace(
+        "</Signature>",
+        &format!("<Object>{fake_header}</Object></Signature>"),
+    );
+    // 2. The same inside KeyInfo.
+    let keyinfo = signed.replace("<KeyInfo>", &format!("<KeyInfo>{fake_header}"));
+    // 3. A document signed with its Signature at the end of the body instead of the header.
+    let moved = template(RSA_SHA256, EXC);
+    let s0 = moved.find("<Signature").unwrap();
+    let s1 = moved.find("</Signature>").unwrap() + "</Signature>".len();
+    let sig = moved[s0..s1].to_owned();
+    let moved = moved
+        .replacen(&sig, "", 1)
+        .replace("</edXML:edXMLBody>", &format!("{sig}</edXML:edXMLBody>"));
+    let moved = sign(moved, "moved");
+
+    for (name, doc, code) in [
+        ("object", object, "dsig_signature_content"),
+        ("keyinfo", keyinfo, "dsig_signature_content"),
+        ("moved", moved, "dsig_signature_position"),
+    ] {
+        let f = dir.path().join(format!("{name}.check.xml"));
+        std::fs::write(&f, &doc).unwrap();
+        assert!(
+            xmlsec_verifies(&pki, &f),
+            "{name}: expected xmlsec1 to accept this wrapping variant"
+        );
+        let err = verify(doc.as_bytes(), &Policy::default()).expect_err(name);
+        assert_eq!(err.code(), code, "{name}: {err}");
+    }
+}

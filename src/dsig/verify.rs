@@ -139,6 +139,8 @@ pub enum DsigError {
     SignaturePosition,
     #[error("Signature element is malformed: {0}")]
     Malformed(String),
+    #[error("unexpected element in the signature: {0}")]
+    SignatureContent(String),
     #[error("reference must be exactly one Reference with URI=\"\"")]
     Reference,
     #[error("transform {0} is not allowed")]
@@ -168,6 +170,7 @@ impl DsigError {
             DsigError::SignaturePosition => "dsig_signature_position",
             DsigError::Malformed(_) => "dsig_malformed",
             DsigError::Reference => "dsig_reference_not_allowed",
+            DsigError::SignatureContent(_) => "dsig_signature_content",
             DsigError::Transform(_) => "dsig_transform_not_allowed",
             DsigError::UnsupportedAlgorithm(_) => "dsig_algorithm_unsupported",
             DsigError::ForbiddenAlgorithm(_) => "dsig_algorithm_forbidden",
@@ -420,6 +423,21 @@ pub fn verify<R: BufRead>(input: R, policy: &Policy) -> Result<Verified, DsigErr
     Ok(verified)
 }
 
+fn check_children(el: &El, allowed: &[&str]) -> Result<(), DsigError> {
+    match el
+        .children
+        .iter()
+        .find(|c| !allowed.contains(&local(&c.name)))
+    {
+        Some(c) => Err(DsigError::SignatureContent(format!(
+            "{} inside {}",
+            local(&c.name),
+            local(&el.name)
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Check the captured Signature: profile, algorithms, SignatureValue. Returns the result, the
 /// expected reference digest and which candidate canonicalizer (0 inclusive, 1 exclusive) to keep.
 fn process_signature(
@@ -428,6 +446,31 @@ fn process_signature(
     policy: &Policy,
 ) -> Result<(Verified, Vec<u8>, usize), DsigError> {
     let sig = build_tree(nodes)?;
+    // Nothing but the parts the profile uses: content hidden in Object or KeyInfo is outside the
+    // signed node-set and a classic wrapping vector.
+    check_children(&sig, &["SignedInfo", "SignatureValue", "KeyInfo"])?;
+    if let Some(ki) = sig.child("KeyInfo") {
+        check_children(ki, &["X509Data", "KeyName", "KeyValue"])?;
+        for xd in ki.children_named("X509Data") {
+            check_children(
+                xd,
+                &[
+                    "X509Certificate",
+                    "X509IssuerSerial",
+                    "X509SubjectName",
+                    "X509SKI",
+                    "X509CRL",
+                ],
+            )?;
+        }
+    }
+    if sig.children_named("SignedInfo").count() != 1
+        || sig.children_named("SignatureValue").count() != 1
+    {
+        return Err(DsigError::Malformed(
+            "exactly one SignedInfo and one SignatureValue".into(),
+        ));
+    }
     let si = sig.req("SignedInfo")?;
     let cm = si
         .req("CanonicalizationMethod")?
@@ -593,6 +636,68 @@ mod tests {
         // The comment inside the signed content is not covered (URI="" drops comments).
         let commented = good.replace("Here's a comment", "Another comment");
         assert!(verify(commented.as_bytes(), &Policy::default()).is_ok());
+    }
+
+    fn code_of(doc: &str) -> &'static str {
+        match verify(doc.as_bytes(), &Policy::default()) {
+            Ok(_) => "ok",
+            Err(e) => e.code(),
+        }
+    }
+
+    /// Hostile variants of a validly signed document, each refused with its own code.
+    #[test]
+    fn hostile_variants_have_their_own_reasons() {
+        let good = String::from_utf8(phaos("signature-rsa-enveloped.xml")).unwrap();
+        assert_eq!(code_of(&good), "ok");
+        let doctype =
+            format!("<!DOCTYPE player [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>{good}");
+        assert_eq!(code_of(&doctype), "xml_doctype_forbidden");
+        let bomb = format!(
+            "<!DOCTYPE lolz [<!ENTITY lol \"lol\"><!ENTITY lol2 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">]>{}",
+            good.replace("<name>", "<name>&lol2;")
+        );
+        assert_eq!(code_of(&bomb), "xml_doctype_forbidden");
+        let undefined = good.replace("<name>", "<name>&lol2;");
+        assert_eq!(code_of(&undefined), "xml_undefined_entity");
+        let deep = good
+            .replace("<team>", &format!("{}<team>", "<d>".repeat(70)))
+            .replace("</team>", &format!("</team>{}", "</d>".repeat(70)));
+        assert_eq!(code_of(&deep), "xml_too_deep");
+        let dup = good.replace("<name>", "<name id=\"10012\">");
+        assert_eq!(code_of(&dup), "dsig_duplicate_id");
+        let md5 = good.replace("xmldsig#rsa-sha1", "xmldsig-more#rsa-md5");
+        assert_eq!(code_of(&md5), "dsig_algorithm_unsupported");
+        let hmac = good.replace("xmldsig#rsa-sha1", "xmldsig#hmac-sha1");
+        assert_eq!(code_of(&hmac), "dsig_algorithm_unsupported");
+        let xpath = good.replace(
+            "<dsig:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/>",
+            "<dsig:Transform Algorithm=\"http://www.w3.org/2000/09/xmldsig#enveloped-signature\"/><dsig:Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xpath-19991116\"/>",
+        );
+        assert_eq!(code_of(&xpath), "dsig_transform_not_allowed");
+        let external = good.replace(
+            "<dsig:Reference URI=\"\">",
+            "<dsig:Reference URI=\"http://example.invalid/x\">",
+        );
+        assert_eq!(code_of(&external), "dsig_reference_not_allowed");
+        // A second signature after the first.
+        let sig_start = good.find("<dsig:Signature").unwrap();
+        let sig_end = good.find("</dsig:Signature>").unwrap() + "</dsig:Signature>".len();
+        let two = good.replace(
+            "</player>",
+            &format!("{}</player>", &good[sig_start..sig_end]),
+        );
+        assert_eq!(code_of(&two), "dsig_multiple_signatures");
+        // Content hidden where the signature does not cover it (Object, KeyInfo).
+        let object = good.replace(
+            "</dsig:Signature>",
+            "<dsig:Object><name>Someone Else</name></dsig:Object></dsig:Signature>",
+        );
+        assert_eq!(code_of(&object), "dsig_signature_content");
+        let keyinfo = good.replace("<dsig:KeyInfo>", "<dsig:KeyInfo><name>Someone Else</name>");
+        assert_eq!(code_of(&keyinfo), "dsig_signature_content");
+        let nosig = format!("{}{}", &good[..sig_start], &good[sig_end..]);
+        assert_eq!(code_of(&nosig), "dsig_no_signature");
         // DigestValue sits inside SignedInfo: altering it breaks the signature over SignedInfo,
         // which is checked first (content tampering, with SignedInfo intact, is DigestMismatch).
         assert!(matches!(
