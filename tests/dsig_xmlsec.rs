@@ -455,3 +455,64 @@ fn wrapping_variants_accepted_by_xmlsec1_are_refused() {
         assert_eq!(err.code(), code, "{name}: {err}");
     }
 }
+
+/// What lienthong signs, xmlsec1 verifies (RSA-SHA256 and ECDSA-SHA256, exclusive C14N); a
+/// changed byte fails in both.
+#[test]
+fn lienthong_signed_documents_verify_in_xmlsec1() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dir.path().join("pki");
+    let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .args([
+            "--config",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/config/lienthong.toml"),
+            "pki",
+            "dev-init",
+        ])
+        .arg(&pki)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let unsigned = {
+        let t = template(RSA_SHA256, EXC);
+        let s0 = t.find("<Signature").unwrap();
+        let s1 = t.find("</Signature>").unwrap() + "</Signature>".len();
+        format!("{}{}", &t[..s0], &t[s1..])
+    };
+    for stem in ["signing/vpubnd", "members/sonv"] {
+        let key = openssl::pkey::PKey::private_key_from_pem(
+            &std::fs::read(pki.join(format!("{stem}.key"))).unwrap(),
+        )
+        .unwrap();
+        let chain = openssl::x509::X509::stack_from_pem(
+            &std::fs::read(pki.join(format!("{stem}.pem"))).unwrap(),
+        )
+        .unwrap();
+        let signed = lienthong::dsig::sign::sign(unsigned.as_bytes(), &key, &chain).unwrap();
+        let f = dir.path().join("ours.xml");
+        std::fs::write(&f, &signed).unwrap();
+        assert!(
+            xmlsec_verifies(&pki, &f),
+            "{stem}: xmlsec1 rejects lienthong's signature:\n{}",
+            String::from_utf8_lossy(&signed)
+        );
+        verify(&signed[..], &Policy::default()).unwrap();
+        let text = String::from_utf8(signed).unwrap();
+        for (needle, replacement) in [
+            ("000.00.01.H99", "000.00.01.H98"),
+            ("Về việc", "Vè việc"),
+            ("<DigestValue>", "<DigestValue>x"),
+        ] {
+            let tampered = text.replacen(needle, replacement, 1);
+            std::fs::write(&f, &tampered).unwrap();
+            assert!(
+                !xmlsec_verifies(&pki, &f),
+                "{stem}: xmlsec1 accepted a change to {needle}"
+            );
+            assert!(
+                verify(tampered.as_bytes(), &Policy::default()).is_err(),
+                "{stem}: {needle}"
+            );
+        }
+    }
+}

@@ -1,4 +1,5 @@
 //! XML digital signatures for the QCVN 102 profile. For now: canonicalization.
 
 pub mod c14n;
+pub mod sign;
 pub mod verify;
