@@ -39,22 +39,9 @@ fn xmlsec1(args: &[&str]) -> std::process::Output {
         .expect("xmlsec1 not found: install the xmlsec1 package (the oracle)")
 }
 
-fn xmlsec_verifies(pki: &Path, file: &Path) -> bool {
-    let out = xmlsec1(&[
-        "--verify",
-        "--trusted-pem",
-        pki.join("ca.pem").to_str().unwrap(),
-        "--untrusted-pem",
-        pki.join("intermediate.pem").to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]);
-    out.status.success()
-}
-
-#[test]
-fn xmlsec1_signed_documents_verify_and_single_byte_changes_fail_in_both() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = dir.path().join("pki");
+/// A dev PKI (`lienthong pki dev-init`) for the repository's sandbox members, in `dir/pki`.
+fn dev_pki(dir: &Path) -> std::path::PathBuf {
+    let pki = dir.join("pki");
     let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
         .args([
             "--config",
@@ -70,6 +57,25 @@ fn xmlsec1_signed_documents_verify_and_single_byte_changes_fail_in_both() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    pki
+}
+
+fn xmlsec_verifies(pki: &Path, file: &Path) -> bool {
+    let out = xmlsec1(&[
+        "--verify",
+        "--trusted-pem",
+        pki.join("ca.pem").to_str().unwrap(),
+        "--untrusted-pem",
+        pki.join("intermediate.pem").to_str().unwrap(),
+        file.to_str().unwrap(),
+    ]);
+    out.status.success()
+}
+
+#[test]
+fn xmlsec1_signed_documents_verify_and_single_byte_changes_fail_in_both() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dev_pki(dir.path());
     let rsa = (
         pki.join("signing/vpubnd.key"),
         pki.join("signing/vpubnd.pem"),
@@ -282,18 +288,7 @@ fn verify_command_reports_signer_chain_revocation_and_reasons() {
     assert_eq!(code, Some(2));
 
     // Dev PKI: anchors + CRLs in one directory, the intermediate in a pool.
-    let pki = dir.path().join("pki");
-    let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .args([
-            "--config",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config/lienthong.toml"),
-            "pki",
-            "dev-init",
-        ])
-        .arg(&pki)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let pki = dev_pki(dir.path());
     let trust = dir.path().join("trust");
     let inter = dir.path().join("inter");
     std::fs::create_dir_all(&trust).unwrap();
@@ -378,18 +373,7 @@ fn verify_command_reports_signer_chain_revocation_and_reasons() {
 #[test]
 fn wrapping_variants_accepted_by_xmlsec1_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = dir.path().join("pki");
-    let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .args([
-            "--config",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config/lienthong.toml"),
-            "pki",
-            "dev-init",
-        ])
-        .arg(&pki)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let pki = dev_pki(dir.path());
     let key = format!(
         "{},{}",
         pki.join("signing/vpubnd.key").display(),
@@ -461,18 +445,7 @@ fn wrapping_variants_accepted_by_xmlsec1_are_refused() {
 #[test]
 fn lienthong_signed_documents_verify_in_xmlsec1() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = dir.path().join("pki");
-    let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .args([
-            "--config",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config/lienthong.toml"),
-            "pki",
-            "dev-init",
-        ])
-        .arg(&pki)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let pki = dev_pki(dir.path());
     let unsigned = {
         let t = template(RSA_SHA256, EXC);
         let s0 = t.find("<Signature").unwrap();

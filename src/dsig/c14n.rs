@@ -92,40 +92,43 @@ pub struct Canonicalizer<W: Write> {
     output_depth: usize,
 }
 
-fn escape_text(s: &str, out: &mut impl Write) -> std::io::Result<()> {
+/// Write `s`, replacing the bytes `table` maps to an escape.
+fn escape(
+    s: &str,
+    out: &mut impl Write,
+    table: fn(u8) -> Option<&'static [u8]>,
+) -> std::io::Result<()> {
     let mut last = 0;
     for (i, b) in s.bytes().enumerate() {
-        let rep: &[u8] = match b {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'>' => b"&gt;",
-            b'\r' => b"&#xD;",
-            _ => continue,
-        };
-        out.write_all(&s.as_bytes()[last..i])?;
-        out.write_all(rep)?;
-        last = i + 1;
+        if let Some(rep) = table(b) {
+            out.write_all(&s.as_bytes()[last..i])?;
+            out.write_all(rep)?;
+            last = i + 1;
+        }
     }
     out.write_all(&s.as_bytes()[last..])
 }
 
+fn escape_text(s: &str, out: &mut impl Write) -> std::io::Result<()> {
+    escape(s, out, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'>' => Some(b"&gt;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    })
+}
+
 fn escape_attr(s: &str, out: &mut impl Write) -> std::io::Result<()> {
-    let mut last = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let rep: &[u8] = match b {
-            b'&' => b"&amp;",
-            b'<' => b"&lt;",
-            b'"' => b"&quot;",
-            b'\t' => b"&#x9;",
-            b'\n' => b"&#xA;",
-            b'\r' => b"&#xD;",
-            _ => continue,
-        };
-        out.write_all(&s.as_bytes()[last..i])?;
-        out.write_all(rep)?;
-        last = i + 1;
-    }
-    out.write_all(&s.as_bytes()[last..])
+    escape(s, out, |b| match b {
+        b'&' => Some(b"&amp;"),
+        b'<' => Some(b"&lt;"),
+        b'"' => Some(b"&quot;"),
+        b'\t' => Some(b"&#x9;"),
+        b'\n' => Some(b"&#xA;"),
+        b'\r' => Some(b"&#xD;"),
+        _ => None,
+    })
 }
 
 fn split_qname(q: &str) -> (&str, &str) {

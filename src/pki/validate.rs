@@ -294,27 +294,28 @@ pub fn validate(
     }
 }
 
-/// RFC 4514-ish text of a certificate subject.
-pub fn subject_text(c: &openssl::x509::X509Ref) -> String {
+fn with_parsed(
+    c: &openssl::x509::X509Ref,
+    f: fn(&x509_parser::certificate::X509Certificate<'_>) -> String,
+) -> String {
     c.to_der()
         .ok()
         .and_then(|d| {
             x509_parser::parse_x509_certificate(&d)
                 .ok()
-                .map(|(_, x)| x.subject().to_string())
+                .map(|(_, x)| f(&x))
         })
         .unwrap_or_default()
 }
 
+/// RFC 4514-style text of a certificate's subject.
+pub fn subject_text(c: &openssl::x509::X509Ref) -> String {
+    with_parsed(c, |x| x.subject().to_string())
+}
+
+/// RFC 4514-style text of a certificate's issuer.
 pub fn issuer_text(c: &openssl::x509::X509Ref) -> String {
-    c.to_der()
-        .ok()
-        .and_then(|d| {
-            x509_parser::parse_x509_certificate(&d)
-                .ok()
-                .map(|(_, x)| x.issuer().to_string())
-        })
-        .unwrap_or_default()
+    with_parsed(c, |x| x.issuer().to_string())
 }
 
 /// Organ identifiers written in the subject OU (the default binding rule).
