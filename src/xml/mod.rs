@@ -170,7 +170,15 @@ pub struct Reader<R: BufRead> {
     stack: Vec<String>,
     seen_root: bool,
     pending_end: Option<String>,
+    /// Bytes of character data read here rather than by quick-xml (for [`Reader::position`]).
+    text_bytes: u64,
+    /// An incomplete UTF-8 sequence carried to the next text chunk.
+    carry: Vec<u8>,
 }
+
+/// Character data is handed over in chunks of about this size, so a large text node (a base64
+/// attachment) never sits whole in memory.
+pub const TEXT_CHUNK: usize = 64 * 1024;
 
 impl<R: BufRead> Reader<R> {
     pub fn new(input: R, limits: Limits) -> Self {
@@ -187,6 +195,8 @@ impl<R: BufRead> Reader<R> {
             stack: Vec::new(),
             seen_root: false,
             pending_end: None,
+            text_bytes: 0,
+            carry: Vec::new(),
         }
     }
 
@@ -196,7 +206,92 @@ impl<R: BufRead> Reader<R> {
 
     /// Byte offset in the input.
     pub fn position(&self) -> u64 {
-        self.inner.buffer_position()
+        self.inner.buffer_position() + self.text_bytes
+    }
+
+    /// Read character data inside the root ourselves, up to the next `<` or [`TEXT_CHUNK`] bytes:
+    /// references resolved, line ends normalized, UTF-8 checked. `None` when markup is next.
+    fn text_chunk(&mut self) -> Result<Option<String>, XmlError> {
+        let io = |e: std::io::Error| XmlError::Io(e.to_string());
+        let mut out: Vec<u8> = std::mem::take(&mut self.carry);
+        let carried = out.len();
+        loop {
+            if out.len() >= TEXT_CHUNK {
+                break;
+            }
+            let r = self.inner.get_mut();
+            let (stop, stop_byte) = {
+                let avail = r.fill_buf().map_err(io)?;
+                if avail.is_empty() {
+                    return Err(XmlError::Syntax(
+                        "unexpected end of document inside an element".into(),
+                    ));
+                }
+                let scan = &avail[..avail.len().min(TEXT_CHUNK - out.len())];
+                let stop = scan
+                    .iter()
+                    .position(|b| matches!(b, b'<' | b'&' | b'\r'))
+                    .unwrap_or(scan.len());
+                out.extend_from_slice(&scan[..stop]);
+                (stop, scan.get(stop).copied())
+            };
+            r.consume(stop);
+            self.text_bytes += stop as u64;
+            if let Some(stop_byte) = stop_byte {
+                match stop_byte {
+                    b'<' => break,
+                    b'\r' => {
+                        r.consume(1);
+                        self.text_bytes += 1;
+                        let next = r.fill_buf().map_err(io)?;
+                        if next.first() == Some(&b'\n') {
+                            r.consume(1);
+                            self.text_bytes += 1;
+                        }
+                        out.push(b'\n');
+                    }
+                    _ => {
+                        // '&' … ';' (bounded), possibly across buffer refills.
+                        let mut name = Vec::new();
+                        r.consume(1);
+                        self.text_bytes += 1;
+                        loop {
+                            let buf = r.fill_buf().map_err(io)?;
+                            let Some(&b) = buf.first() else {
+                                return Err(XmlError::Syntax("unterminated reference".into()));
+                            };
+                            r.consume(1);
+                            self.text_bytes += 1;
+                            if b == b';' {
+                                break;
+                            }
+                            if name.len() >= 32 {
+                                return Err(XmlError::Syntax("reference too long".into()));
+                            }
+                            name.push(b);
+                        }
+                        let name = String::from_utf8_lossy(&name).into_owned();
+                        let c = resolve_entity(&name)?;
+                        let mut tmp = [0u8; 4];
+                        out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+                    }
+                }
+            }
+        }
+        if out.len() == carried && carried == 0 {
+            return Ok(None);
+        }
+        match std::str::from_utf8(&out) {
+            Ok(_) => {}
+            Err(e) if e.error_len().is_none() => {
+                // A character split at the chunk edge: keep its first bytes for the next chunk.
+                self.carry = out.split_off(e.valid_up_to());
+            }
+            Err(_) => return Err(XmlError::Syntax("text is not valid UTF-8".into())),
+        }
+        String::from_utf8(out)
+            .map(Some)
+            .map_err(|_| XmlError::Syntax("text is not valid UTF-8".into()))
     }
 }
 
@@ -245,6 +340,12 @@ impl<R: BufRead> Reader<R> {
             return Ok(Some(Node::End {
                 name: Cow::Owned(name),
             }));
+        }
+        // Character data inside the root is read here, in bounded chunks.
+        if !self.stack.is_empty() {
+            if let Some(t) = self.text_chunk()? {
+                return Ok(Some(Node::Text(Cow::Owned(t))));
+            }
         }
         loop {
             self.buf.clear();
@@ -397,6 +498,29 @@ mod tests {
         assert_eq!(normalize_attr("a\r\nb\tc\nd").unwrap(), "a b c d");
         assert_eq!(normalize_attr("a&#xA;b&#9;&lt;&amp;").unwrap(), "a\nb\t<&");
         assert!(normalize_attr("&bogus;").is_err());
+    }
+
+    #[test]
+    fn large_text_comes_in_bounded_chunks() {
+        // A multi-byte character straddles chunk edges; CRLF and references too.
+        let body = "ệ".repeat(TEXT_CHUNK) + "\r\n&amp;&#x1EC7;";
+        let doc = format!("<a>{body}</a>");
+        let mut r = Reader::new(
+            std::io::BufReader::with_capacity(1000, doc.as_bytes()),
+            Limits::default(),
+        );
+        let mut text = String::new();
+        let mut chunks = 0;
+        while let Some(n) = r.next().unwrap() {
+            if let Node::Text(t) = n {
+                assert!(t.len() <= TEXT_CHUNK + 4);
+                text.push_str(&t);
+                chunks += 1;
+            }
+        }
+        assert!(chunks >= 3, "{chunks}");
+        assert_eq!(text, "ệ".repeat(TEXT_CHUNK) + "\n&ệ");
+        assert_eq!(r.position(), doc.len() as u64);
     }
 
     #[test]
