@@ -68,6 +68,15 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
                 &DEFAULT_SIGNING_EKUS,
             );
             let mut warnings = v.warnings.clone();
+            let organs = validate::organs_in_subject(signer);
+            let mut reasons = report.reasons.clone();
+            // The signer must be entitled to speak for the sending organ (default rule: the
+            // organ id written in its subject OU).
+            if let Some(from) = &v.from_organ {
+                if !organs.iter().any(|o| o == from) {
+                    reasons.push("signer_not_bound");
+                }
+            }
             warnings.extend(report.warnings.iter().cloned());
             let serial = signer
                 .serial_number()
@@ -75,12 +84,12 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
                 .and_then(|b| b.to_hex_str().map(|s| s.to_string()))
                 .unwrap_or_default();
             json!({
-                "valid": report.reasons.is_empty(),
+                "valid": reasons.is_empty(),
                 "signer": {
                     "subject": validate::subject_text(signer),
                     "serial": serial,
                     "issuer": validate::issuer_text(signer),
-                    "organs": validate::organs_in_subject(signer),
+                    "organs": organs,
                 },
                 "algorithms": {
                     "canonicalization": v.canonicalization.uri(),
@@ -89,7 +98,8 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
                 },
                 "chain": report.chain,
                 "revocation": report.revocation,
-                "reasons": report.reasons,
+                "reasons": reasons,
+                "from_organ": v.from_organ,
                 "warnings": warnings,
             })
         }

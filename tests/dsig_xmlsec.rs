@@ -315,8 +315,24 @@ fn verify_command_reports_signer_chain_revocation_and_reasons() {
     let (code, v) = run(&signed);
     assert_eq!(code, Some(0), "{v}");
     assert_eq!(v["signer"]["organs"], serde_json::json!(["000.00.00.H99"]));
+    assert_eq!(v["from_organ"], "000.00.00.H99");
     assert_eq!(v["revocation"]["status"], "good");
     assert_eq!(v["chain"].as_array().unwrap().len(), 3);
+
+    // Another agency's valid signing certificate may not speak for the From organ.
+    let signed = sign_with_xmlsec(
+        dir.path(),
+        &pki.join("signing/sonv.key"),
+        &pki.join("signing/sonv.pem"),
+        "other-agency",
+    );
+    let (code, v) = run(&signed);
+    assert_eq!(
+        (code, v["reasons"].clone()),
+        (Some(1), serde_json::json!(["signer_not_bound"])),
+        "{v}"
+    );
+    assert_eq!(v["signer"]["organs"], serde_json::json!(["000.00.01.H99"]));
 
     // A TLS client certificate is not a document-signing certificate.
     let signed = sign_with_xmlsec(
@@ -328,7 +344,11 @@ fn verify_command_reports_signer_chain_revocation_and_reasons() {
     let (code, v) = run(&signed);
     assert_eq!(
         (code, v["reasons"].clone()),
-        (Some(1), serde_json::json!(["certificate_wrong_usage"]))
+        // A TLS client certificate carries no organ id either.
+        (
+            Some(1),
+            serde_json::json!(["certificate_wrong_usage", "signer_not_bound"])
+        )
     );
     // Revoked (in the intermediate's CRL).
     let signed = sign_with_xmlsec(

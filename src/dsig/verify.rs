@@ -196,6 +196,9 @@ pub struct Verified {
     /// Certificates from KeyInfo, signer first.
     pub certificates: Vec<X509>,
     pub warnings: Vec<String>,
+    /// The sending organ of an edXML package (`edXMLHeader/MessageHeader/From/OrganId`), read
+    /// from the verified bytes in the same pass.
+    pub from_organ: Option<String>,
 }
 
 /// A small tree of the captured `Signature` element.
@@ -334,6 +337,7 @@ pub fn verify<R: BufRead>(input: R, policy: &Policy) -> Result<Verified, DsigErr
     let mut chosen: Option<(Verified, Vec<u8>)> = None; // after the Signature: result + expected digest
     let mut signatures = 0;
     let mut after_sig_in_header = false;
+    let mut from_organ: Option<String> = None;
 
     while let Some(node) = reader.next()? {
         // Inside the Signature: capture only.
@@ -403,6 +407,17 @@ pub fn verify<R: BufRead>(input: R, policy: &Policy) -> Result<Verified, DsigErr
             Node::End { .. } => {
                 ancestors.pop();
             }
+            Node::Text(t) => {
+                let path: Vec<&str> = ancestors
+                    .iter()
+                    .rev()
+                    .take(4)
+                    .map(|(n, _)| local(n))
+                    .collect();
+                if path == ["OrganId", "From", "MessageHeader", "edXMLHeader"] {
+                    from_organ.get_or_insert_with(String::new).push_str(t);
+                }
+            }
             _ => {}
         }
         for c in &mut candidates {
@@ -413,7 +428,8 @@ pub fn verify<R: BufRead>(input: R, policy: &Policy) -> Result<Verified, DsigErr
         }
     }
 
-    let (verified, expected) = chosen.ok_or(DsigError::NoSignature)?;
+    let (mut verified, expected) = chosen.ok_or(DsigError::NoSignature)?;
+    verified.from_organ = from_organ.map(|s| s.trim().to_owned());
     let mut c = candidates.pop().ok_or(DsigError::NoSignature)?;
     let (_, mut h) = c.get_mut().0.pop().ok_or(DsigError::NoSignature)?;
     let actual = h.finish().map_err(crypto)?;
@@ -582,6 +598,7 @@ fn process_signature(
             digest,
             certificates: certs,
             warnings,
+            from_organ: None,
         },
         expected,
         keep,
