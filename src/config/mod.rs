@@ -378,7 +378,7 @@ fn parse_set_value(v: &str) -> toml::Value {
     }
 }
 
-/// Default configuration file path: `$LIENTHONG_CONFIG` or `config/lienthong.toml`.
+/// Default configuration file path, `config/lienthong.toml` (the CLI also honours `LIENTHONG_CONFIG`).
 pub fn default_path() -> PathBuf {
     Path::new("config").join("lienthong.toml")
 }

@@ -38,7 +38,7 @@ impl RateLimits {
         };
         l.check().map_err(|not_until| {
             let wait = not_until.wait_time_from(self.clock.now());
-            wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.as_secs() == 0))
+            (wait.as_secs_f64().ceil() as u64).max(1)
         })
     }
 }
