@@ -2,7 +2,7 @@
 
 use crate::cli::VerifyArgs;
 use crate::dsig::verify::{verify, Policy};
-use crate::pki::validate::{self, RevocationMode, TrustStore, DEFAULT_SIGNING_EKUS};
+use crate::pki::validate::{self, Revocation, TrustStore, DEFAULT_SIGNING_EKUS};
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -36,10 +36,13 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
         allow_sha1: !args.no_sha1,
         ..Policy::default()
     };
-    let revocation = if args.revocation == "off" {
-        RevocationMode::Off
-    } else {
-        RevocationMode::Require
+    let revocation = match (args.revocation.as_str(), &args.ocsp) {
+        ("off", _) => Revocation::Off,
+        (_, Some(url)) => Revocation::Ocsp {
+            url: url.clone(),
+            timeout: std::time::Duration::from_secs(10),
+        },
+        _ => Revocation::Crl,
     };
 
     let out = match verify(file, &policy) {
@@ -64,7 +67,7 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
                 &v.certificates[1..],
                 &store,
                 at,
-                revocation,
+                &revocation,
                 &DEFAULT_SIGNING_EKUS,
             );
             let mut warnings = v.warnings.clone();

@@ -509,3 +509,129 @@ fn lienthong_signed_documents_verify_in_xmlsec1() {
         }
     }
 }
+
+/// A real OCSP responder (`openssl ocsp`) on loopback: good, revoked, and responder down.
+#[test]
+fn ocsp_status_from_openssl_responder() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dev_pki(dir.path());
+    // Trust: the root and only the root's CRL. The signer's status must come from OCSP.
+    let trust = dir.path().join("trust");
+    let inter = dir.path().join("inter");
+    std::fs::create_dir_all(&trust).unwrap();
+    std::fs::create_dir_all(&inter).unwrap();
+    std::fs::copy(pki.join("ca.pem"), trust.join("ca.pem")).unwrap();
+    let crls = std::fs::read_to_string(pki.join("crl.pem")).unwrap();
+    let root_crl = crls
+        .split_inclusive("-----END X509 CRL-----\n")
+        .next()
+        .unwrap();
+    std::fs::write(trust.join("root.crl.pem"), root_crl).unwrap();
+    std::fs::copy(pki.join("intermediate.pem"), inter.join("intermediate.pem")).unwrap();
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut responder = Command::new("openssl")
+        .args(["ocsp", "-index"])
+        .arg(pki.join("ocsp/index.txt"))
+        .args(["-port", &port.to_string(), "-rsigner"])
+        .arg(pki.join("ocsp/responder.pem"))
+        .arg("-rkey")
+        .arg(pki.join("ocsp/responder.key"))
+        .arg("-CA")
+        .arg(pki.join("intermediate.pem"))
+        .args(["-nmin", "5"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl not found: install the openssl package (the OCSP responder)");
+    // The responder serves one connection at a time: wait for its own "ready" line instead of
+    // probing the port (a probe connection would hold it up).
+    let stderr = responder.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("openssl ocsp did not start");
+        if line.contains("waiting for OCSP client connections") {
+            break;
+        }
+    }
+    let url = format!("http://127.0.0.1:{port}/");
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let run = |file: &Path, url: &str| {
+        lienthong_verify(&[
+            file.as_os_str(),
+            &os("--trust"),
+            trust.as_os_str(),
+            &os("--intermediates"),
+            inter.as_os_str(),
+            &os("--ocsp"),
+            &os(url),
+        ])
+    };
+
+    let good = sign_with_xmlsec(
+        dir.path(),
+        &pki.join("signing/vpubnd.key"),
+        &pki.join("signing/vpubnd.pem"),
+        "good",
+    );
+    let (code, v) = run(&good, &url);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        v["revocation"],
+        serde_json::json!({"status": "good", "method": "ocsp+crl"})
+    );
+    // Without OCSP the intermediate's CRL is missing from --trust: fail closed.
+    let (code, v) = lienthong_verify(&[
+        good.as_os_str(),
+        &os("--trust"),
+        trust.as_os_str(),
+        &os("--intermediates"),
+        inter.as_os_str(),
+    ]);
+    assert_eq!(
+        (code, v["reasons"].clone()),
+        (Some(1), serde_json::json!(["revocation_unknown"]))
+    );
+
+    let revoked = sign_with_xmlsec(
+        dir.path(),
+        &pki.join("test/revoked.key"),
+        &pki.join("test/revoked.pem"),
+        "revoked",
+    );
+    let (_, v) = run(&revoked, &url);
+    assert!(
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!("certificate_revoked")),
+        "{v}"
+    );
+    assert_eq!(v["revocation"]["status"], "revoked");
+
+    let _ = responder.kill();
+    let _ = responder.wait();
+    // Responder down: no status, no trust.
+    let (code, v) = run(&good, &url);
+    assert_eq!(
+        (code, v["reasons"].clone()),
+        (Some(1), serde_json::json!(["revocation_unknown"])),
+        "{v}"
+    );
+    assert!(v["warnings"].to_string().contains("OCSP"));
+}

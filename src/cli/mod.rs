@@ -81,6 +81,10 @@ pub struct VerifyArgs {
     /// (archived documents whose CA no longer publishes status; reported in the output)
     #[arg(long, default_value = "require", value_parser = ["require", "off"])]
     pub revocation: String,
+    /// OCSP responder (http://host:port/path) for the signer's certificate; the CA certificates
+    /// above it are still checked against CRLs from --trust. Status is as of now, whatever --at says
+    #[arg(long, value_name = "URL")]
+    pub ocsp: Option<String>,
     /// Refuse legacy RSA-SHA1 / SHA-1 (allowed with a warning by default)
     #[arg(long)]
     pub no_sha1: bool,

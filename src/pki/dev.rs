@@ -93,6 +93,7 @@ pub enum Profile {
     Server,
     Client,
     DocumentSigning,
+    OcspResponder,
 }
 
 /// Issue a certificate. `issuer == None` makes it self-signed.
@@ -144,6 +145,11 @@ pub fn issue(
             b.append_extension(BasicConstraints::new().critical().build()?)?;
             b.append_extension(KeyUsage::new().critical().digital_signature().build()?)?;
             b.append_extension(ExtendedKeyUsage::new().client_auth().build()?)?;
+        }
+        Profile::OcspResponder => {
+            b.append_extension(BasicConstraints::new().critical().build()?)?;
+            b.append_extension(KeyUsage::new().critical().digital_signature().build()?)?;
+            b.append_extension(ExtendedKeyUsage::new().other("OCSPSigning").build()?)?;
         }
         Profile::DocumentSigning => {
             b.append_extension(BasicConstraints::new().critical().build()?)?;
@@ -226,6 +232,96 @@ fn write_leaf(dir: &Path, stem: &str, leaf: &Issued, chain: &[&X509]) -> Result<
     )
 }
 
+fn unix_of(t: &openssl::asn1::Asn1TimeRef) -> Result<i64, DevPkiError> {
+    let epoch = Asn1Time::from_unix(0)?;
+    let d = epoch.diff(t)?;
+    Ok(i64::from(d.days) * DAY + i64::from(d.secs))
+}
+
+fn index_time(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .map(|d| d.format("%y%m%d%H%M%SZ").to_string())
+        .unwrap_or_default()
+}
+
+/// `ocsp/index.txt` in the format of `openssl ca`'s database, for `openssl ocsp -index`: every
+/// leaf the intermediate issued, `R` for the ones its CRL revokes.
+fn write_ocsp_index(dir: &Path) -> Result<(), DevPkiError> {
+    let io = |path: &Path| {
+        let path = path.to_owned();
+        move |source| DevPkiError::Io { path, source }
+    };
+    let mut files = vec![
+        dir.join("server.pem"),
+        dir.join("test/revoked.pem"),
+        dir.join("test/expired.pem"),
+    ];
+    for sub in ["members", "signing"] {
+        let d = dir.join(sub);
+        if let Ok(rd) = std::fs::read_dir(&d) {
+            let mut v: Vec<_> = rd
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "pem"))
+                .collect();
+            v.sort();
+            files.extend(v);
+        }
+    }
+    let revoked_serial = X509::stack_from_pem(
+        &std::fs::read(dir.join("test/revoked.pem")).map_err(io(&dir.join("test/revoked.pem")))?,
+    )?
+    .first()
+    .map(|c| {
+        c.serial_number()
+            .to_bn()
+            .and_then(|b| b.to_hex_str().map(|s| s.to_string()))
+    })
+    .transpose()?
+    .unwrap_or_default();
+    let mut index = String::new();
+    for f in files {
+        let Some(cert) = X509::stack_from_pem(&std::fs::read(&f).map_err(io(&f))?)?
+            .into_iter()
+            .next()
+        else {
+            continue;
+        };
+        let mut serial = cert.serial_number().to_bn()?.to_hex_str()?.to_string();
+        let is_revoked = serial == revoked_serial;
+        if serial.len() % 2 == 1 {
+            serial.insert(0, '0');
+        }
+        let expiry = index_time(unix_of(cert.not_after())?);
+        let subject: String = cert
+            .subject_name()
+            .entries()
+            .map(|e| {
+                format!(
+                    "/{}={}",
+                    e.object().nid().short_name().unwrap_or("?"),
+                    String::from_utf8_lossy(e.data().as_slice())
+                )
+            })
+            .collect();
+        let (status, revoked_at) = if is_revoked {
+            ("R", index_time(unix_of(cert.not_before())? + DAY))
+        } else {
+            ("V", String::new())
+        };
+        index.push_str(&format!(
+            "{status}\t{expiry}\t{revoked_at}\t{serial}\tunknown\t{subject}\n"
+        ));
+    }
+    // The revoked and expired test certificates share a member's subject.
+    write(
+        &dir.join("ocsp/index.txt.attr"),
+        b"unique_subject = no\n",
+        false,
+    )?;
+    write(&dir.join("ocsp/index.txt"), index.as_bytes(), false)
+}
+
 /// Summary of what `dev-init` made, for printing.
 pub struct DevPki {
     pub dir: PathBuf,
@@ -299,6 +395,9 @@ pub fn ensure_members(dir: &Path, spec: &DevPkiSpec<'_>) -> Result<Vec<String>, 
         key: PKey::private_key_from_pem(&read("intermediate.key")?)?,
     };
     let (members, _) = issue_members(dir, &inter, spec, now())?;
+    if !members.is_empty() && dir.join("ocsp").exists() {
+        write_ocsp_index(dir)?;
+    }
     Ok(members)
 }
 
@@ -413,6 +512,23 @@ pub fn init(dir: &Path, spec: &DevPkiSpec<'_>, force: bool) -> Result<DevPki, De
     let mut crl = crl_pem(&root_crl);
     crl.push_str(&crl_pem(&inter_crl));
     write(&dir.join("crl.pem"), crl.as_bytes(), false)?;
+
+    // OCSP: a delegated responder certificate and the index `openssl ocsp -index` serves.
+    let responder = issue(
+        &name(&[
+            ("C", "VN"),
+            ("O", org),
+            ("CN", "lienthong dev OCSP responder"),
+        ])?,
+        ec_key()?,
+        Some(&inter),
+        Profile::OcspResponder,
+        t - DAY,
+        t + 825 * DAY,
+        &[],
+    )?;
+    write_leaf(&dir.join("ocsp"), "responder", &responder, &[])?;
+    write_ocsp_index(dir)?;
 
     Ok(DevPki {
         dir: dir.to_owned(),

@@ -3,4 +3,5 @@
 
 pub mod crl;
 pub mod dev;
+pub mod ocsp;
 pub mod validate;

@@ -29,15 +29,6 @@ pub struct TrustStore {
     pub intermediates: Vec<X509>,
 }
 
-/// How revocation is decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RevocationMode {
-    /// CRLs required for every certificate in the chain; missing status is a failure.
-    Require,
-    /// Not checked (archived documents whose CA no longer publishes status); reported as such.
-    Off,
-}
-
 fn pem_blocks(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut rest = text;
@@ -198,97 +189,200 @@ pub fn usage_reasons(cert: &X509, allowed_ekus: &[&str]) -> Vec<&'static str> {
     reasons
 }
 
+/// Where revocation status comes from.
+#[derive(Clone, Debug)]
+pub enum Revocation {
+    /// CRLs for every certificate in the chain; missing or stale status is a failure.
+    Crl,
+    /// OCSP for the signer (responder URL), CRLs for the CA certificates above it.
+    Ocsp {
+        url: String,
+        timeout: std::time::Duration,
+    },
+    /// Not checked (archived documents whose CA no longer publishes status); reported.
+    Off,
+}
+
+struct Built {
+    ok: bool,
+    code: i32,
+    text: String,
+    chain: Vec<X509>,
+}
+
+fn build_chain(
+    signer: &X509,
+    extra: &[X509],
+    store: &TrustStore,
+    at: i64,
+    crl_all: bool,
+) -> Result<Built, openssl::error::ErrorStack> {
+    let mut b = X509StoreBuilder::new()?;
+    for a in &store.anchors {
+        b.add_cert(a.clone())?;
+    }
+    let mut param = X509VerifyParam::new()?;
+    if crl_all {
+        for crl in &store.crls {
+            // SAFETY: both pointers are live; the store takes its own reference to the CRL.
+            if unsafe { X509_STORE_add_crl(b.as_ptr(), crl.as_ptr()) } <= 0 {
+                return Err(openssl::error::ErrorStack::get());
+            }
+        }
+        param.set_flags(X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL)?;
+    }
+    param.set_time(at as _);
+    b.set_param(&param)?;
+    let st = b.build();
+    let mut pool = Stack::new()?;
+    for c in extra.iter().chain(store.intermediates.iter()) {
+        pool.push(c.clone())?;
+    }
+    let mut ctx = X509StoreContext::new()?;
+    ctx.init(&st, signer, &pool, |c| {
+        let ok = c.verify_cert()?;
+        let chain = c
+            .chain()
+            .map(|ch| ch.iter().map(|x| x.to_owned()).collect())
+            .unwrap_or_default();
+        Ok(Built {
+            ok,
+            code: c.error().as_raw(),
+            text: c.error().error_string().to_owned(),
+            chain,
+        })
+    })
+}
+
+/// Status of `cert` from a CRL its `issuer` signed, fresh at `at`. `Err` when no such CRL.
+fn crl_revoked(cert: &X509, issuer: &X509, crls: &[X509Crl], at: i64) -> Result<bool, String> {
+    let issuer_name = issuer.subject_name().to_der().map_err(|e| e.to_string())?;
+    let key = issuer.public_key().map_err(|e| e.to_string())?;
+    let now = openssl::asn1::Asn1Time::from_unix(at).map_err(|e| e.to_string())?;
+    for crl in crls {
+        if crl.issuer_name().to_der().ok().as_deref() != Some(&issuer_name[..])
+            || !crl.verify(&key).unwrap_or(false)
+        {
+            continue;
+        }
+        let fresh = crl
+            .next_update()
+            .is_some_and(|n| n.compare(&now).is_ok_and(|o| o.is_ge()));
+        if !fresh {
+            return Err(format!("CRL of {} is stale", subject_text(issuer)));
+        }
+        return Ok(matches!(
+            crl.get_by_cert(cert),
+            openssl::x509::CrlStatus::Revoked(_)
+        ));
+    }
+    Err(format!("no CRL from {}", subject_text(issuer)))
+}
+
 /// Validate `signer` (with `extra` certificates from the message) at unix time `at`.
 pub fn validate(
     signer: &X509,
     extra: &[X509],
     store: &TrustStore,
     at: i64,
-    revocation: RevocationMode,
+    revocation: &Revocation,
     allowed_ekus: &[&str],
 ) -> ChainReport {
     let mut reasons = usage_reasons(signer, allowed_ekus);
     let mut warnings = Vec::new();
-    let result = (|| -> Result<(bool, i32, String, Vec<String>), openssl::error::ErrorStack> {
-        let mut b = X509StoreBuilder::new()?;
-        for a in &store.anchors {
-            b.add_cert(a.clone())?;
-        }
-        let mut param = X509VerifyParam::new()?;
-        let mut flags = X509VerifyFlags::empty();
-        if revocation == RevocationMode::Require {
-            for crl in &store.crls {
-                // SAFETY: both pointers are live; the store takes its own reference to the CRL.
-                let r = unsafe { X509_STORE_add_crl(b.as_ptr(), crl.as_ptr()) };
-                if r <= 0 {
-                    return Err(openssl::error::ErrorStack::get());
-                }
-            }
-            flags |= X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL;
-        }
-        param.set_flags(flags)?;
-        param.set_time(at as _);
-        b.set_param(&param)?;
-        let st = b.build();
-        let mut chain = Stack::new()?;
-        for c in extra.iter().chain(store.intermediates.iter()) {
-            chain.push(c.clone())?;
-        }
-        let mut ctx = X509StoreContext::new()?;
-        ctx.init(&st, signer, &chain, |c| {
-            let ok = c.verify_cert()?;
-            let subjects = c
-                .chain()
-                .map(|ch| ch.iter().map(|x| subject_text(x)).collect())
-                .unwrap_or_default();
-            Ok((
-                ok,
-                c.error().as_raw(),
-                c.error().error_string().to_owned(),
-                subjects,
-            ))
-        })
-    })();
-    let (chain, rev_status) = match result {
-        Ok((true, _, _, subjects)) => (
-            subjects,
-            if revocation == RevocationMode::Require {
-                "good"
-            } else {
-                "not_checked"
-            },
-        ),
-        Ok((false, code, err_text, subjects)) => {
-            let r = reason_for(code);
-            warnings.push(format!("chain: {err_text} (openssl error {code})"));
-            reasons.push(r);
-            let status = match (revocation, r) {
-                (RevocationMode::Off, _) => "not_checked",
-                (_, "certificate_revoked") => "revoked",
-                (_, "revocation_unknown") => "unknown",
-                _ => "unknown",
-            };
-            (subjects, status)
-        }
+    let method = match revocation {
+        Revocation::Crl => "crl",
+        Revocation::Ocsp { .. } => "ocsp+crl",
+        Revocation::Off => "none",
+    };
+    let built = match build_chain(
+        signer,
+        extra,
+        store,
+        at,
+        matches!(revocation, Revocation::Crl),
+    ) {
+        Ok(b) => b,
         Err(e) => {
             reasons.push("certificate_invalid");
             warnings.push(e.to_string());
-            (Vec::new(), "unknown")
+            return ChainReport {
+                chain: Vec::new(),
+                revocation: RevocationReport {
+                    status: "unknown",
+                    method,
+                },
+                reasons,
+                warnings,
+            };
         }
     };
-    if revocation == RevocationMode::Off {
+    let chain: Vec<String> = built.chain.iter().map(|c| subject_text(c)).collect();
+    let mut status = match revocation {
+        Revocation::Off => "not_checked",
+        _ => "good",
+    };
+    if !built.ok {
+        let r = reason_for(built.code);
+        warnings.push(format!(
+            "chain: {} (openssl error {})",
+            built.text, built.code
+        ));
+        reasons.push(r);
+        status = match (revocation, r) {
+            (Revocation::Off, _) => "not_checked",
+            (_, "certificate_revoked") => "revoked",
+            _ => "unknown",
+        };
+    } else if let Revocation::Ocsp { url, timeout } = revocation {
+        // Signer by OCSP; each CA certificate below the anchor by its issuer's CRL.
+        let n = built.chain.len();
+        if n >= 2 {
+            match super::ocsp::check(
+                &built.chain[0],
+                &built.chain[1],
+                url,
+                &store.anchors,
+                &built.chain[1..n - 1],
+                *timeout,
+            ) {
+                super::ocsp::OcspOutcome::Good => {}
+                super::ocsp::OcspOutcome::Revoked => {
+                    reasons.push("certificate_revoked");
+                    status = "revoked";
+                }
+                super::ocsp::OcspOutcome::Unknown(why) => {
+                    warnings.push(format!("OCSP {url}: {why}"));
+                    reasons.push("revocation_unknown");
+                    status = "unknown";
+                }
+            }
+            for i in 1..n.saturating_sub(1) {
+                match crl_revoked(&built.chain[i], &built.chain[i + 1], &store.crls, at) {
+                    Ok(false) => {}
+                    Ok(true) => {
+                        reasons.push("certificate_revoked");
+                        status = "revoked";
+                    }
+                    Err(why) => {
+                        warnings.push(why);
+                        if !reasons.contains(&"revocation_unknown") {
+                            reasons.push("revocation_unknown");
+                        }
+                        if status == "good" {
+                            status = "unknown";
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if matches!(revocation, Revocation::Off) {
         warnings.push("revocation was not checked (--revocation off)".into());
     }
     ChainReport {
         chain,
-        revocation: RevocationReport {
-            status: rev_status,
-            method: if revocation == RevocationMode::Off {
-                "none"
-            } else {
-                "crl"
-            },
-        },
+        revocation: RevocationReport { status, method },
         reasons,
         warnings,
     }
