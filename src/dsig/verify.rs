@@ -268,13 +268,72 @@ fn build_tree(nodes: &[Node<'static>]) -> Result<El, DsigError> {
     root.ok_or_else(|| DsigError::Malformed("empty Signature".into()))
 }
 
-/// Hashers fed by one canonicalizer.
-struct MultiHasher(Vec<(Digest, Hasher)>);
+/// Up to this much canonical output before the Signature is buffered rather than hashed.
+const PREFIX_BUFFER: usize = 256 * 1024;
 
-impl Write for MultiHasher {
+/// Where one candidate canonicalization goes. Before the Signature the digest algorithm is
+/// unknown: the output is buffered while small (an edXML header), and hashed into every allowed
+/// digest once it grows; after the Signature, one digest.
+enum Sink {
+    Buffer(Vec<u8>, Vec<Digest>),
+    Hashing(Vec<(Digest, Hasher)>),
+}
+
+impl Sink {
+    fn new(allowed: &[Digest]) -> Self {
+        Sink::Buffer(Vec::new(), allowed.to_vec())
+    }
+
+    fn hashers(
+        digests: &[Digest],
+        prefix: &[u8],
+    ) -> Result<Vec<(Digest, Hasher)>, openssl::error::ErrorStack> {
+        digests
+            .iter()
+            .map(|d| {
+                let mut h = Hasher::new(d.md())?;
+                h.update(prefix)?;
+                Ok((*d, h))
+            })
+            .collect()
+    }
+
+    /// Keep only `d` from now on.
+    fn choose(&mut self, d: Digest) -> Result<(), DsigError> {
+        match self {
+            Sink::Buffer(buf, _) => {
+                *self = Sink::Hashing(Sink::hashers(&[d], buf).map_err(crypto)?)
+            }
+            Sink::Hashing(hs) => hs.retain(|(x, _)| *x == d),
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Vec<u8>, DsigError> {
+        match self {
+            Sink::Hashing(mut hs) if hs.len() == 1 => {
+                Ok(hs.remove(0).1.finish().map_err(crypto)?.to_vec())
+            }
+            _ => Err(DsigError::NoSignature),
+        }
+    }
+}
+
+impl Write for Sink {
     fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        for (_, h) in &mut self.0 {
-            h.update(b).map_err(std::io::Error::other)?;
+        match self {
+            Sink::Buffer(buf, digests) => {
+                buf.extend_from_slice(b);
+                if buf.len() > PREFIX_BUFFER {
+                    let hs = Sink::hashers(digests, buf).map_err(std::io::Error::other)?;
+                    *self = Sink::Hashing(hs);
+                }
+            }
+            Sink::Hashing(hs) => {
+                for (_, h) in hs {
+                    h.update(b).map_err(std::io::Error::other)?;
+                }
+            }
         }
         Ok(b.len())
     }
@@ -283,13 +342,29 @@ impl Write for MultiHasher {
     }
 }
 
-fn multi(digests: &[Digest]) -> Result<MultiHasher, DsigError> {
-    Ok(MultiHasher(
-        digests
-            .iter()
-            .map(|d| Ok((*d, Hasher::new(d.md()).map_err(crypto)?)))
-            .collect::<Result<_, DsigError>>()?,
-    ))
+/// Parsed signer certificates, by SHA-256 of their DER. Decoding a certificate costs more than
+/// verifying a small package (OpenSSL 3's key decoders), and a gateway sees the same few thousand
+/// signers again and again. Bounded: cleared when full.
+fn parse_cert_cached(der: &[u8]) -> Result<X509, openssl::error::ErrorStack> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    const MAX: usize = 4096;
+    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], X509>>> = OnceLock::new();
+    let key = openssl::sha::sha256(der);
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(c) = cache.lock().ok().and_then(|m| m.get(&key).cloned()) {
+        return Ok(c);
+    }
+    let cert = X509::from_der(der)?;
+    // Decode the public key now, so the cached object carries it.
+    cert.public_key()?;
+    if let Ok(mut m) = cache.lock() {
+        if m.len() >= MAX {
+            m.clear();
+        }
+        m.insert(key, cert.clone());
+    }
+    Ok(cert)
 }
 
 fn is_id_attr(name: &str) -> bool {
@@ -324,9 +399,9 @@ pub fn verify<R: BufRead>(input: R, policy: &Policy) -> Result<Verified, DsigErr
         .filter(|d| policy.allow_sha1 || *d != Digest::Sha1)
         .collect();
     // Before the Signature: both canonicalizations into every allowed digest.
-    let mut candidates: Vec<Canonicalizer<MultiHasher>> = vec![
-        Canonicalizer::new(multi(&allowed)?, C14n::C14n),
-        Canonicalizer::new(multi(&allowed)?, C14n::ExcC14n),
+    let mut candidates: Vec<Canonicalizer<Sink>> = vec![
+        Canonicalizer::new(Sink::new(&allowed), C14n::C14n),
+        Canonicalizer::new(Sink::new(&allowed), C14n::ExcC14n),
     ];
     // Ancestors' attributes (for the SignedInfo context) and names (for the position rule).
     let mut ancestors: Vec<(String, Vec<Attr>)> = Vec::new();
@@ -357,7 +432,7 @@ pub fn verify<R: BufRead>(input: R, policy: &Policy) -> Result<Verified, DsigErr
                 let (verified, expected, keep) = process_signature(&nodes, &sig_context, policy)?;
                 // Keep only the chosen canonicalizer; from now on it feeds one digest.
                 let mut c = candidates.swap_remove(keep);
-                c.get_mut().0.retain(|(d, _)| *d == verified.digest);
+                c.get_mut().choose(verified.digest)?;
                 candidates = vec![c];
                 chosen = Some((verified, expected));
                 after_sig_in_header = ancestors
@@ -430,9 +505,8 @@ pub fn verify<R: BufRead>(input: R, policy: &Policy) -> Result<Verified, DsigErr
 
     let (mut verified, expected) = chosen.ok_or(DsigError::NoSignature)?;
     verified.from_organ = from_organ.map(|s| s.trim().to_owned());
-    let mut c = candidates.pop().ok_or(DsigError::NoSignature)?;
-    let (_, mut h) = c.get_mut().0.pop().ok_or(DsigError::NoSignature)?;
-    let actual = h.finish().map_err(crypto)?;
+    let c = candidates.pop().ok_or(DsigError::NoSignature)?;
+    let actual = c.into_inner().finish()?;
     if actual.len() != expected.len() || !openssl::memcmp::eq(&actual, &expected) {
         return Err(DsigError::DigestMismatch);
     }
@@ -553,7 +627,7 @@ fn process_signature(
     if let Some(x) = sig.child("KeyInfo").and_then(|k| k.child("X509Data")) {
         for c in x.children_named("X509Certificate") {
             certs.push(
-                X509::from_der(&b64(&c.text)?)
+                parse_cert_cached(&b64(&c.text)?)
                     .map_err(|_| DsigError::Malformed("bad X509Certificate".into()))?,
             );
         }
