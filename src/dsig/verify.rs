@@ -453,9 +453,11 @@ pub fn verify<R: BufRead>(input: R, policy: &Policy) -> Result<Verified, DsigErr
                     if signatures > 1 {
                         return Err(DsigError::MultipleSignatures);
                     }
+                    // QCVN 102 packages have the root `edXML` (envelope inside) or, from some
+                    // builders, the envelope itself as root.
                     let root_is_edxml = ancestors
                         .first()
-                        .is_some_and(|(n, _)| local(n) == "edXMLEnvelope");
+                        .is_some_and(|(n, _)| matches!(local(n), "edXML" | "edXMLEnvelope"));
                     if policy.edxml_position
                         && root_is_edxml
                         && !ancestors
@@ -727,6 +729,44 @@ mod tests {
         // The comment inside the signed content is not covered (URI="" drops comments).
         let commented = good.replace("Here's a comment", "Another comment");
         assert!(verify(commented.as_bytes(), &Policy::default()).is_ok());
+    }
+
+    /// The shared synthetic package (root `edXML`, attachments after the envelope), signed by
+    /// lienthong: verifies, and the position rule holds for this root too.
+    #[test]
+    fn shared_sample_signed_and_position_enforced() {
+        let doc = std::fs::read(format!(
+            "{}/../shared/domain/samples/edoc-new.edxml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
+        let name = openssl::x509::X509NameBuilder::new().unwrap().build();
+        let cert = crate::pki::dev::issue(
+            &name,
+            key.clone(),
+            None,
+            crate::pki::dev::Profile::DocumentSigning,
+            0,
+            4_000_000_000,
+            &[],
+        )
+        .unwrap();
+        let signed =
+            String::from_utf8(crate::dsig::sign::sign(&doc, &key, &[cert.cert]).unwrap()).unwrap();
+        let v = verify(signed.as_bytes(), &Policy::default()).unwrap();
+        assert_eq!(v.from_organ.as_deref(), Some("000.00.12.H99"));
+        // The same signature element placed in the body: refused, whatever the digest says.
+        let s0 = signed.find("<Signature").unwrap();
+        let s1 = signed.find("</Signature>").unwrap() + "</Signature>".len();
+        let moved = format!("{}{}", &signed[..s0], &signed[s1..]).replace(
+            "</edXML:edXMLBody>",
+            &format!("{}</edXML:edXMLBody>", &signed[s0..s1]),
+        );
+        assert_eq!(code_of(&moved), "dsig_signature_position");
+        // An attachment byte changed (after the envelope): digest mismatch.
+        let tampered = signed.replace("VOG7h3Ag", "VOG7h3Ah");
+        assert_eq!(code_of(&tampered), "dsig_digest_mismatch");
     }
 
     fn code_of(doc: &str) -> &'static str {
