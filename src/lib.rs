@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod dsig;
 pub mod edge;
+pub mod edxml;
 pub mod http;
 pub mod members;
 pub mod pki;

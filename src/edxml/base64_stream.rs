@@ -1,0 +1,118 @@
+//! Streaming base64 decoding into a file: whitespace ignored, input in any chunking, SHA-256
+//! and size computed on the way, a size cap enforced as bytes arrive.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use std::io::Write;
+use std::path::Path;
+
+#[derive(Debug)]
+pub enum Error {
+    TooLarge,
+    Invalid,
+    Io(String),
+}
+
+pub struct Base64Sink {
+    out: std::io::BufWriter<std::fs::File>,
+    hasher: openssl::sha::Sha256,
+    /// Base64 characters not yet decoded (fewer than 4, or a batch being assembled).
+    pending: Vec<u8>,
+    size: u64,
+    max: u64,
+    ended: bool,
+}
+
+impl Base64Sink {
+    pub fn create(path: &Path, max: u64) -> std::io::Result<Self> {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)?;
+        Ok(Base64Sink {
+            out: std::io::BufWriter::with_capacity(64 * 1024, f),
+            hasher: openssl::sha::Sha256::new(),
+            pending: Vec::with_capacity(64 * 1024),
+            size: 0,
+            max,
+            ended: false,
+        })
+    }
+
+    fn emit(&mut self, quads: usize) -> Result<(), Error> {
+        if quads == 0 {
+            return Ok(());
+        }
+        let chunk: Vec<u8> = self.pending.drain(..quads).collect();
+        if self.ended {
+            return Err(Error::Invalid); // data after padding
+        }
+        if chunk.ends_with(b"=") {
+            self.ended = true;
+        }
+        let decoded = STANDARD.decode(&chunk).map_err(|_| Error::Invalid)?;
+        self.size += decoded.len() as u64;
+        if self.size > self.max {
+            return Err(Error::TooLarge);
+        }
+        self.hasher.update(&decoded);
+        self.out
+            .write_all(&decoded)
+            .map_err(|e| Error::Io(e.to_string()))
+    }
+
+    pub fn write(&mut self, text: &str) -> Result<(), Error> {
+        for b in text.bytes() {
+            if !b.is_ascii_whitespace() {
+                self.pending.push(b);
+            }
+        }
+        let quads = self.pending.len() / 4 * 4;
+        self.emit(quads)
+    }
+
+    /// Finish: returns (decoded size, SHA-256 hex).
+    pub fn finish(mut self) -> Result<(u64, String), Error> {
+        if !self.pending.is_empty() {
+            return Err(Error::Invalid);
+        }
+        self.out.flush().map_err(|e| Error::Io(e.to_string()))?;
+        self.out
+            .get_ref()
+            .sync_all()
+            .map_err(|e| Error::Io(e.to_string()))?;
+        Ok((self.size, hex::encode(self.hasher.finish())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_chunking_same_bytes() {
+        let data: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 256) as u8).collect();
+        let b64 = STANDARD.encode(&data);
+        let dir = tempfile::tempdir().unwrap();
+        for step in [1, 3, 5, 64, 4096] {
+            let p = dir.path().join(format!("{step}"));
+            let mut s = Base64Sink::create(&p, 1 << 20).unwrap();
+            for (i, chunk) in b64.as_bytes().chunks(step).enumerate() {
+                let mut c = String::from_utf8(chunk.to_vec()).unwrap();
+                if i % 7 == 0 {
+                    c.push_str("\r\n");
+                }
+                s.write(&c).unwrap();
+            }
+            let (size, _) = s.finish().unwrap();
+            assert_eq!(size, 1000);
+            assert_eq!(std::fs::read(&p).unwrap(), data);
+        }
+        let p = dir.path().join("big");
+        let mut s = Base64Sink::create(&p, 10).unwrap();
+        assert!(matches!(s.write(&b64), Err(Error::TooLarge)));
+        let p = dir.path().join("bad");
+        let mut s = Base64Sink::create(&p, 1 << 20).unwrap();
+        assert!(matches!(s.write("ab!d"), Err(Error::Invalid)));
+    }
+}

@@ -1,0 +1,483 @@
+//! Reading QCVN 102 packages (document and status) into the canonical model, in one streaming
+//! pass. Elements are matched by local name (senders vary prefixes and namespaces); attachments
+//! are base64-decoded as they stream by into spool files, never held whole in memory.
+
+mod base64_stream;
+
+use crate::xml::{Limits, Node, Reader, XmlError};
+use base64_stream::Base64Sink;
+use lienthong_contract::edoc::{
+    Attachment, DocumentHeader, Organ, Priority, ResponseFor, StatusCode, StatusHeader,
+};
+use lienthong_contract::OrganId;
+use std::io::BufRead;
+use std::path::PathBuf;
+
+/// What a package is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Package {
+    Document {
+        header: DocumentHeader,
+        attachments: Vec<(Attachment, PathBuf)>,
+    },
+    Status(StatusHeader),
+}
+
+#[derive(Debug, Clone)]
+pub struct ReadOptions {
+    /// Where decoded attachments are written.
+    pub spool_dir: PathBuf,
+    pub max_attachments: usize,
+    /// Largest decoded attachment.
+    pub max_attachment_bytes: u64,
+    /// Largest text of a header field.
+    pub max_field_len: usize,
+    pub limits: Limits,
+}
+
+impl ReadOptions {
+    pub fn new(spool_dir: impl Into<PathBuf>) -> Self {
+        ReadOptions {
+            spool_dir: spool_dir.into(),
+            max_attachments: 100,
+            max_attachment_bytes: 512 << 20,
+            max_field_len: 64 * 1024,
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// Why a package was refused; each has a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum EdxmlError {
+    #[error(transparent)]
+    Xml(#[from] XmlError),
+    #[error("the root element is {0}, not an edXML package")]
+    NotEdxml(String),
+    #[error("{0} is missing")]
+    Missing(&'static str),
+    #[error("invalid organ identifier in {field}: {value:?}")]
+    BadOrganId { field: &'static str, value: String },
+    #[error("header field {0} is too long")]
+    FieldTooLong(String),
+    #[error("more than {0} attachments")]
+    TooManyAttachments(usize),
+    #[error("attachment {0} is larger than the limit")]
+    AttachmentTooLarge(String),
+    #[error("attachment {0} is not valid base64")]
+    BadBase64(String),
+    #[error("two attachments share ContentId {0}")]
+    DuplicateContentId(String),
+    #[error("spool: {0}")]
+    Io(String),
+}
+
+impl EdxmlError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            EdxmlError::Xml(x) => x.code(),
+            EdxmlError::NotEdxml(_) => "edxml_not_a_package",
+            EdxmlError::Missing(_) => "edxml_missing_field",
+            EdxmlError::BadOrganId { .. } => "edxml_bad_organ_id",
+            EdxmlError::FieldTooLong(_) => "edxml_field_too_long",
+            EdxmlError::TooManyAttachments(_) => "edxml_too_many_attachments",
+            EdxmlError::AttachmentTooLarge(_) => "edxml_attachment_too_large",
+            EdxmlError::BadBase64(_) => "edxml_bad_base64",
+            EdxmlError::DuplicateContentId(_) => "edxml_duplicate_content_id",
+            EdxmlError::Io(_) => "edxml_spool_error",
+        }
+    }
+}
+
+fn local(q: &str) -> &str {
+    q.rsplit_once(':').map(|(_, l)| l).unwrap_or(q)
+}
+
+fn set(slot: &mut Option<String>, v: &str) {
+    *slot = Some(v.trim().to_owned());
+}
+
+fn organ_field(o: &mut Organ, field: &str, v: &str) {
+    match field {
+        "OrganId" => o.id = v.trim().to_owned(),
+        "OrganName" => set(&mut o.name, v),
+        "OrganizationInCharge" => set(&mut o.in_charge, v),
+        "OrganAdd" => set(&mut o.address, v),
+        "Email" => set(&mut o.email, v),
+        "Telephone" => set(&mut o.telephone, v),
+        "Fax" => set(&mut o.fax, v),
+        "Website" => set(&mut o.website, v),
+        _ => {}
+    }
+}
+
+fn response_field(r: &mut ResponseFor, field: &str, v: &str) {
+    match field {
+        "OrganId" => r.organ_id = v.trim().to_owned(),
+        "Code" => set(&mut r.code, v),
+        "PromulgationDate" => set(&mut r.promulgation_date, v),
+        "DocumentId" => r.document_id = v.trim().to_owned(),
+        _ => {}
+    }
+}
+
+/// An attachment being read.
+struct Pending {
+    meta: Attachment,
+    sink: Option<(Base64Sink, PathBuf)>,
+}
+
+/// Read a package from `input`. On any error, the spool files it wrote are removed.
+pub fn read<R: BufRead>(input: R, opts: &ReadOptions) -> Result<Package, EdxmlError> {
+    let mut spooled = Vec::new();
+    let r = read_inner(input, opts, &mut spooled);
+    if r.is_err() {
+        for f in spooled {
+            let _ = std::fs::remove_file(f);
+        }
+    }
+    r
+}
+
+fn read_inner<R: BufRead>(
+    input: R,
+    opts: &ReadOptions,
+    spooled: &mut Vec<PathBuf>,
+) -> Result<Package, EdxmlError> {
+    let mut reader = Reader::new(input, opts.limits);
+    let mut path: Vec<String> = Vec::new();
+    let mut text = String::new();
+    let mut doc = DocumentHeader::default();
+    let mut status_code: Option<String> = None;
+    let mut status_desc: Option<String> = None;
+    let mut status_time: Option<String> = None;
+    let mut attachments: Vec<(Attachment, PathBuf)> = Vec::new();
+    let mut pending: Option<Pending> = None;
+    let mut root_checked = false;
+    let io = |e: std::io::Error| EdxmlError::Io(e.to_string());
+
+    while let Some(node) = reader.next()? {
+        match node {
+            Node::Start { name, .. } => {
+                let l = local(&name).to_owned();
+                if !root_checked {
+                    if !matches!(l.as_str(), "edXML" | "edXMLEnvelope") {
+                        return Err(EdxmlError::NotEdxml(name.into_owned()));
+                    }
+                    root_checked = true;
+                }
+                let parent = path.last().map(String::as_str).unwrap_or("");
+                match (parent, l.as_str()) {
+                    ("MessageHeader", "To") => doc.to.push(Organ::default()),
+                    ("MessageHeader", "ResponseFor") => {
+                        doc.response_for.push(ResponseFor::default())
+                    }
+                    ("AttachmentEncoded", "Attachment") => {
+                        if attachments.len() >= opts.max_attachments {
+                            return Err(EdxmlError::TooManyAttachments(opts.max_attachments));
+                        }
+                        pending = Some(Pending {
+                            meta: Attachment::default(),
+                            sink: None,
+                        });
+                    }
+                    ("Attachment", "ContentTransferEncoded") => {
+                        if let Some(p) = pending.as_mut() {
+                            std::fs::create_dir_all(&opts.spool_dir).map_err(io)?;
+                            let file = opts
+                                .spool_dir
+                                .join(format!("{}.att", crate::edge::request_id::generate()));
+                            spooled.push(file.clone());
+                            p.sink = Some((
+                                Base64Sink::create(&file, opts.max_attachment_bytes).map_err(io)?,
+                                file,
+                            ));
+                        }
+                    }
+                    _ => {}
+                }
+                path.push(l);
+                text.clear();
+            }
+            Node::Text(t) => {
+                let in_content = path.last().is_some_and(|l| l == "ContentTransferEncoded");
+                match (in_content, pending.as_mut()) {
+                    (
+                        true,
+                        Some(Pending {
+                            meta,
+                            sink: Some((sink, _)),
+                        }),
+                    ) => {
+                        sink.write(&t).map_err(|e| match e {
+                            base64_stream::Error::TooLarge => {
+                                EdxmlError::AttachmentTooLarge(meta.name.clone())
+                            }
+                            base64_stream::Error::Invalid => {
+                                EdxmlError::BadBase64(meta.name.clone())
+                            }
+                            base64_stream::Error::Io(e) => EdxmlError::Io(e),
+                        })?;
+                    }
+                    _ => {
+                        if text.len() + t.len() > opts.max_field_len {
+                            return Err(EdxmlError::FieldTooLong(path.join("/")));
+                        }
+                        text.push_str(&t);
+                    }
+                }
+            }
+            Node::End { .. } => {
+                let l = path.pop().unwrap_or_default();
+                let parent = path.last().map(String::as_str).unwrap_or("");
+                let grand = path
+                    .len()
+                    .checked_sub(2)
+                    .map(|i| path[i].as_str())
+                    .unwrap_or("");
+                match (grand, parent, l.as_str()) {
+                    ("MessageHeader", "From", f) => organ_field(&mut doc.from, f, &text),
+                    ("MessageHeader", "To", f) => {
+                        if let Some(o) = doc.to.last_mut() {
+                            organ_field(o, f, &text)
+                        }
+                    }
+                    ("MessageHeader", "ResponseFor", f) => {
+                        if let Some(r) = doc.response_for.last_mut() {
+                            response_field(r, f, &text)
+                        }
+                    }
+                    (_, "MessageHeader", "DocumentId") => doc.document_id = text.trim().to_owned(),
+                    (_, "MessageHeader", "Subject") => set(&mut doc.subject, &text),
+                    (_, "MessageHeader", "Content") => set(&mut doc.content, &text),
+                    (_, "MessageHeader", "DueDate") => set(&mut doc.due_date, &text),
+                    (_, "MessageHeader", "SteeringType") => set(&mut doc.steering_type, &text),
+                    (_, "MessageHeader", "StatusCode") => set(&mut status_code, &text),
+                    (_, "MessageHeader", "Description") => set(&mut status_desc, &text),
+                    (_, "MessageHeader", "Timestamp") => set(&mut status_time, &text),
+                    ("MessageHeader", "Code", "CodeNumber") => set(&mut doc.code_number, &text),
+                    ("MessageHeader", "Code", "CodeNotation") => set(&mut doc.code_notation, &text),
+                    (_, "PromulgationInfo", "Place") => set(&mut doc.place, &text),
+                    (_, "PromulgationInfo", "PromulgationDate") => {
+                        set(&mut doc.promulgation_date, &text)
+                    }
+                    (_, "DocumentType", "Type") => set(&mut doc.document_type, &text),
+                    (_, "DocumentType", "TypeName") => set(&mut doc.document_type_name, &text),
+                    (_, "SignerInfo", "FullName") => set(&mut doc.signer_name, &text),
+                    (_, "SignerInfo", "Position") => set(&mut doc.signer_position, &text),
+                    (_, "OtherInfo", "Priority") => doc.priority = Some(Priority::from_code(&text)),
+                    (_, "Bussiness", "BussinessDocType") => set(&mut doc.business_doc_type, &text),
+                    ("AttachmentEncoded", "Attachment", f) => {
+                        if let Some(p) = pending.as_mut() {
+                            match f {
+                                "ContentId" => p.meta.content_id = text.trim().to_owned(),
+                                "AttachmentName" => p.meta.name = text.trim().to_owned(),
+                                "ContentType" => p.meta.content_type = text.trim().to_owned(),
+                                "Description" => set(&mut p.meta.description, &text),
+                                _ => {}
+                            }
+                        }
+                    }
+                    (_, "AttachmentEncoded", "Attachment") => {
+                        if let Some(p) = pending.take() {
+                            let mut meta = p.meta;
+                            let Some((sink, file)) = p.sink else {
+                                return Err(EdxmlError::Missing(
+                                    "Attachment/ContentTransferEncoded",
+                                ));
+                            };
+                            let (size, sha) = sink
+                                .finish()
+                                .map_err(|_| EdxmlError::BadBase64(meta.name.clone()))?;
+                            meta.size = size;
+                            meta.sha256 = sha;
+                            if attachments
+                                .iter()
+                                .any(|(a, _)| a.content_id == meta.content_id)
+                            {
+                                return Err(EdxmlError::DuplicateContentId(meta.content_id));
+                            }
+                            attachments.push((meta, file));
+                        }
+                    }
+                    _ => {}
+                }
+                text.clear();
+            }
+            _ => {}
+        }
+    }
+
+    let check_organ = |field: &'static str, v: &str| -> Result<(), EdxmlError> {
+        if v.is_empty() {
+            return Err(EdxmlError::Missing(field));
+        }
+        OrganId::parse(v)
+            .map(|_| ())
+            .map_err(|_| EdxmlError::BadOrganId {
+                field,
+                value: v.to_owned(),
+            })
+    };
+    check_organ("From/OrganId", &doc.from.id)?;
+    if let Some(code) = status_code {
+        let response_for = doc
+            .response_for
+            .into_iter()
+            .next()
+            .ok_or(EdxmlError::Missing("ResponseFor"))?;
+        check_organ("ResponseFor/OrganId", &response_for.organ_id)?;
+        return Ok(Package::Status(StatusHeader {
+            from: doc.from,
+            response_for,
+            status: Some(StatusCode::from_code(&code)),
+            description: status_desc,
+            timestamp: status_time,
+        }));
+    }
+    if doc.to.is_empty() {
+        return Err(EdxmlError::Missing("To"));
+    }
+    for t in &doc.to {
+        check_organ("To/OrganId", &t.id)?;
+    }
+    if doc.document_id.is_empty() {
+        return Err(EdxmlError::Missing("DocumentId"));
+    }
+    Ok(Package::Document {
+        header: doc,
+        attachments,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+
+    fn sample(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/../shared/domain/samples/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn document_sample_into_canonical_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let raw = sample("edoc-new.edxml");
+        let Package::Document {
+            header,
+            attachments,
+        } = read(&raw[..], &ReadOptions::new(dir.path())).unwrap()
+        else {
+            panic!("not a document")
+        };
+        assert_eq!(header.from.id, "000.00.12.H99");
+        assert_eq!(header.from.name.as_deref(), Some("Sở Nội vụ tỉnh Ví Dụ"));
+        assert_eq!(header.to.len(), 1);
+        assert_eq!(header.to[0].id, "000.00.00.H99");
+        assert_eq!(header.to[0].fax.as_deref(), Some(""));
+        assert_eq!(header.document_id, "000.00.12.H99,2026/03/02,45/SNV-VP");
+        assert_eq!(
+            (
+                header.code_number.as_deref(),
+                header.code_notation.as_deref()
+            ),
+            (Some("45"), Some("SNV-VP"))
+        );
+        assert_eq!(header.promulgation_date.as_deref(), Some("2026/03/02"));
+        assert_eq!(header.document_type_name.as_deref(), Some("Công văn"));
+        assert_eq!(
+            header.subject.as_deref(),
+            Some("V/v thử nghiệm kết nối liên thông văn bản")
+        );
+        assert_eq!(header.signer_name.as_deref(), Some("Trần Văn Mẫu"));
+        assert_eq!(header.priority, Some(Priority::Urgent));
+        assert_eq!(header.steering_type.as_deref(), Some("1"));
+        assert_eq!(header.business_doc_type.as_deref(), Some("0"));
+        assert_eq!(attachments.len(), 1);
+        let (meta, file) = &attachments[0];
+        assert_eq!(meta.content_id, "cid:0f6c2b1e-5a47-4d0e-9b7a-3c2d1e0f9a11");
+        assert_eq!(meta.name, "tep-dinh-kem-mau.txt");
+        // Independent decode of the text as written in the sample.
+        let text = String::from_utf8(raw.clone()).unwrap();
+        let b64 = text
+            .split("<ContentTransferEncoded>")
+            .nth(1)
+            .unwrap()
+            .split('<')
+            .next()
+            .unwrap();
+        let expected = base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap();
+        assert_eq!(std::fs::read(file).unwrap(), expected);
+        assert_eq!(meta.size, expected.len() as u64);
+        assert_eq!(meta.sha256, hex::encode(openssl::sha::sha256(&expected)));
+    }
+
+    #[test]
+    fn status_sample_into_canonical_model() {
+        let dir = tempfile::tempdir().unwrap();
+        let Package::Status(s) = read(
+            &sample("status-03.edxml")[..],
+            &ReadOptions::new(dir.path()),
+        )
+        .unwrap() else {
+            panic!("not a status")
+        };
+        assert_eq!(s.from.id, "000.00.00.H99");
+        assert_eq!(s.status, Some(StatusCode::Accepted));
+        assert_eq!(
+            s.response_for.document_id,
+            "000.00.12.H99,2026/03/02,45/SNV-VP"
+        );
+        assert_eq!(s.response_for.code.as_deref(), Some("45/SNV-VP"));
+        assert_eq!(s.timestamp.as_deref(), Some("2026/03/02 10:05:12"));
+    }
+
+    #[test]
+    fn quirks_tolerated_and_mistakes_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = ReadOptions::new(dir.path());
+        let raw = String::from_utf8(sample("edoc-new.edxml")).unwrap();
+        // CRLF line ends and a different prefix for the same namespace.
+        let crlf = raw
+            .replace('\n', "\r\n")
+            .replace("edXML:", "q:")
+            .replace("xmlns:edXML=", "xmlns:q=");
+        assert!(matches!(
+            read(crlf.as_bytes(), &opts).unwrap(),
+            Package::Document { .. }
+        ));
+        let code = |doc: &str| read(doc.as_bytes(), &opts).err().map(|e| e.code());
+        assert_eq!(
+            code(&raw.replace(
+                "<edXML:OrganId>000.00.12.H99</edXML:OrganId>",
+                "<edXML:OrganId>bad id</edXML:OrganId>"
+            )),
+            Some("edxml_bad_organ_id")
+        );
+        assert_eq!(
+            code(&raw.replace("VOG7h3Ag", "VOG7h3A!")),
+            Some("edxml_bad_base64")
+        );
+        assert_eq!(code("<other/>"), Some("edxml_not_a_package"));
+        let no_to = raw.split("<edXML:To>").next().unwrap().to_owned()
+            + raw.split("</edXML:To>").nth(1).unwrap();
+        assert_eq!(code(&no_to), Some("edxml_missing_field"));
+        let att_start = raw.find("  <Attachment>").unwrap();
+        let att_end = raw.find("</Attachment>").unwrap() + "</Attachment>\n".len();
+        let twice = format!(
+            "{}{}{}",
+            &raw[..att_end],
+            &raw[att_start..att_end],
+            &raw[att_end..]
+        );
+        assert_eq!(code(&twice), Some("edxml_duplicate_content_id"));
+        // Refused packages leave nothing in the spool (one good read above left one file).
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}
