@@ -3,6 +3,7 @@
 //! are base64-decoded as they stream by into spool files, never held whole in memory.
 
 mod base64_stream;
+pub mod strict;
 
 use crate::xml::{Limits, Node, Reader, XmlError};
 use base64_stream::Base64Sink;
