@@ -4,6 +4,7 @@
 
 mod base64_stream;
 pub mod strict;
+pub mod unzip;
 
 use crate::xml::{Limits, Node, Reader, XmlError};
 use base64_stream::Base64Sink;
@@ -34,6 +35,9 @@ pub struct ReadOptions {
     /// Largest text of a header field.
     pub max_field_len: usize,
     pub limits: Limits,
+    /// Unzip `application/zip` attachments whose name does not end in `.zip` (VNPT SDK
+    /// convention; assumed, so configurable). `None` keeps them as sent.
+    pub unzip: Option<unzip::UnzipLimits>,
 }
 
 impl ReadOptions {
@@ -44,6 +48,7 @@ impl ReadOptions {
             max_attachment_bytes: 512 << 20,
             max_field_len: 64 * 1024,
             limits: Limits::default(),
+            unzip: Some(unzip::UnzipLimits::default()),
         }
     }
 }
@@ -69,6 +74,8 @@ pub enum EdxmlError {
     BadBase64(String),
     #[error("two attachments share ContentId {0}")]
     DuplicateContentId(String),
+    #[error("zipped attachment {name}: {reason}")]
+    Zip { name: String, reason: String },
     #[error("spool: {0}")]
     Io(String),
 }
@@ -85,6 +92,7 @@ impl EdxmlError {
             EdxmlError::AttachmentTooLarge(_) => "edxml_attachment_too_large",
             EdxmlError::BadBase64(_) => "edxml_bad_base64",
             EdxmlError::DuplicateContentId(_) => "edxml_duplicate_content_id",
+            EdxmlError::Zip { .. } => "edxml_bad_zip",
             EdxmlError::Io(_) => "edxml_spool_error",
         }
     }
@@ -292,6 +300,24 @@ fn read_inner<R: BufRead>(
                                 .map_err(|_| EdxmlError::BadBase64(meta.name.clone()))?;
                             meta.size = size;
                             meta.sha256 = sha;
+                            let mut file = file;
+                            let zipped = meta.content_type.eq_ignore_ascii_case("application/zip")
+                                && !meta.name.to_ascii_lowercase().ends_with(".zip");
+                            if let (true, Some(limits)) = (zipped, opts.unzip) {
+                                let (out, size, sha, _entry) =
+                                    unzip::first_entry(&file, &opts.spool_dir, limits).map_err(
+                                        |e| EdxmlError::Zip {
+                                            name: meta.name.clone(),
+                                            reason: format!("{e:?}"),
+                                        },
+                                    )?;
+                                spooled.push(out.clone());
+                                let _ = std::fs::remove_file(&file);
+                                file = out;
+                                meta.size = size;
+                                meta.sha256 = sha;
+                                meta.content_type = unzip::content_type_for(&meta.name).to_owned();
+                            }
                             if attachments
                                 .iter()
                                 .any(|(a, _)| a.content_id == meta.content_id)
@@ -417,6 +443,98 @@ mod tests {
         assert_eq!(std::fs::read(file).unwrap(), expected);
         assert_eq!(meta.size, expected.len() as u64);
         assert_eq!(meta.sha256, hex::encode(openssl::sha::sha256(&expected)));
+    }
+
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        for (name, data) in entries {
+            w.start_file(
+                *name,
+                zip::write::SimpleFileOptions::default()
+                    .compression_method(zip::CompressionMethod::Deflated),
+            )
+            .unwrap();
+            std::io::Write::write_all(&mut w, data).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    fn with_attachment(name: &str, content_type: &str, bytes: &[u8]) -> String {
+        let raw = String::from_utf8(sample("edoc-new.edxml")).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        let start =
+            raw.find("<ContentTransferEncoded>").unwrap() + "<ContentTransferEncoded>".len();
+        let end = raw.find("</ContentTransferEncoded>").unwrap();
+        let doc = format!("{}{}{}", &raw[..start], b64, &raw[end..]);
+        doc.replace(
+            "<AttachmentName>tep-dinh-kem-mau.txt</AttachmentName>",
+            &format!("<AttachmentName>{name}</AttachmentName>"),
+        )
+        .replace(
+            "<ContentType>text/plain</ContentType>\n   <ContentTransferEncoded>",
+            &format!("<ContentType>{content_type}</ContentType>\n   <ContentTransferEncoded>"),
+        )
+    }
+
+    #[test]
+    fn zipped_attachments_are_unzipped_with_bounds() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = ReadOptions::new(dir.path());
+        let pdf = b"%PDF-1.4 cong van so 45".repeat(100);
+        let doc = with_attachment(
+            "cong-van-45.pdf",
+            "application/zip",
+            &zip_of(&[("cong-van-45.pdf", &pdf)]),
+        );
+        let Package::Document { attachments, .. } = read(doc.as_bytes(), &opts).unwrap() else {
+            panic!()
+        };
+        let (meta, file) = &attachments[0];
+        assert_eq!(std::fs::read(file).unwrap(), pdf);
+        assert_eq!(meta.size, pdf.len() as u64);
+        assert_eq!(meta.content_type, "application/pdf");
+        assert_eq!(meta.sha256, hex::encode(openssl::sha::sha256(&pdf)));
+        // A real .zip file is kept as sent.
+        let kept = with_attachment("ho-so.zip", "application/zip", &zip_of(&[("a.txt", b"a")]));
+        let Package::Document { attachments, .. } = read(kept.as_bytes(), &opts).unwrap() else {
+            panic!()
+        };
+        assert_eq!(attachments[0].0.content_type, "application/zip");
+        // Bombs, path traversal and garbage are refused.
+        let code = |doc: &str, o: &ReadOptions| read(doc.as_bytes(), o).err().map(|e| e.code());
+        let zeros = vec![0u8; 4 << 20];
+        let small = ReadOptions {
+            unzip: Some(unzip::UnzipLimits {
+                max_bytes: 1 << 20,
+                ..Default::default()
+            }),
+            ..ReadOptions::new(dir.path())
+        };
+        assert_eq!(
+            code(
+                &with_attachment("x.pdf", "application/zip", &zip_of(&[("x.pdf", &zeros)])),
+                &small
+            ),
+            Some("edxml_bad_zip")
+        );
+        assert_eq!(
+            code(
+                &with_attachment(
+                    "x.pdf",
+                    "application/zip",
+                    &zip_of(&[("../../etc/x.pdf", b"x")])
+                ),
+                &opts
+            ),
+            Some("edxml_bad_zip")
+        );
+        assert_eq!(
+            code(
+                &with_attachment("x.pdf", "application/zip", b"not a zip"),
+                &opts
+            ),
+            Some("edxml_bad_zip")
+        );
     }
 
     #[test]
