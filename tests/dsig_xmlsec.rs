@@ -85,23 +85,7 @@ fn xmlsec1_signed_documents_verify_and_single_byte_changes_fail_in_both() {
     for (alg, (key, cert)) in [(RSA_SHA256, &rsa), (ECDSA_SHA256, &ec)] {
         for c14n in [C14N, EXC] {
             let what = format!("{alg} {c14n}");
-            let tmpl = dir.path().join("tmpl.xml");
-            std::fs::write(&tmpl, template(alg, c14n)).unwrap();
-            let signed = dir.path().join("signed.xml");
-            let keyarg = format!("{},{}", key.display(), cert.display());
-            let out = xmlsec1(&[
-                "--sign",
-                "--privkey-pem",
-                &keyarg,
-                "--output",
-                signed.to_str().unwrap(),
-                tmpl.to_str().unwrap(),
-            ]);
-            assert!(
-                out.status.success(),
-                "xmlsec1 --sign: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let signed = xmlsec_sign(dir.path(), key, cert, &template(alg, c14n), "signed");
             assert!(
                 xmlsec_verifies(&pki, &signed),
                 "{what}: xmlsec1 rejects its own signature"
@@ -169,19 +153,16 @@ fn lienthong_verify(args: &[&std::ffi::OsStr]) -> (Option<i32>, serde_json::Valu
     (out.status.code(), v)
 }
 
-/// Sign the edXML template with xmlsec1; the dev PKI's signing keys are RSA, its TLS keys EC.
-fn sign_with_xmlsec(dir: &Path, key: &Path, cert: &Path, name: &str) -> std::path::PathBuf {
-    let pem = std::fs::read(key).unwrap();
-    let is_rsa = openssl::pkey::PKey::private_key_from_pem(&pem)
-        .unwrap()
-        .rsa()
-        .is_ok();
+/// `xmlsec1 --sign` the template text with `key`/`cert` (PEM files); returns the signed file.
+fn xmlsec_sign(
+    dir: &Path,
+    key: &Path,
+    cert: &Path,
+    template_text: &str,
+    name: &str,
+) -> std::path::PathBuf {
     let tmpl = dir.join(format!("{name}.tmpl.xml"));
-    std::fs::write(
-        &tmpl,
-        template(if is_rsa { RSA_SHA256 } else { ECDSA_SHA256 }, EXC),
-    )
-    .unwrap();
+    std::fs::write(&tmpl, template_text).unwrap();
     let signed = dir.join(format!("{name}.xml"));
     let keyarg = format!("{},{}", key.display(), cert.display());
     let out = xmlsec1(&[
@@ -194,10 +175,26 @@ fn sign_with_xmlsec(dir: &Path, key: &Path, cert: &Path, name: &str) -> std::pat
     ]);
     assert!(
         out.status.success(),
-        "{}",
+        "xmlsec1 --sign: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     signed
+}
+
+/// Sign the edXML template with xmlsec1; the dev PKI's signing keys are RSA, its TLS keys EC.
+fn sign_with_xmlsec(dir: &Path, key: &Path, cert: &Path, name: &str) -> std::path::PathBuf {
+    let pem = std::fs::read(key).unwrap();
+    let is_rsa = openssl::pkey::PKey::private_key_from_pem(&pem)
+        .unwrap()
+        .rsa()
+        .is_ok();
+    xmlsec_sign(
+        dir,
+        key,
+        cert,
+        &template(if is_rsa { RSA_SHA256 } else { ECDSA_SHA256 }, EXC),
+        name,
+    )
 }
 
 /// `lienthong verify` on files written by other tools: the Phaos vector and xmlsec1's output.
@@ -394,29 +391,12 @@ fn verify_command_reports_signer_chain_revocation_and_reasons() {
 fn wrapping_variants_accepted_by_xmlsec1_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let pki = dev_pki(dir.path());
-    let key = format!(
-        "{},{}",
-        pki.join("signing/vpubnd.key").display(),
-        pki.join("signing/vpubnd.pem").display()
+    let (key, cert) = (
+        pki.join("signing/vpubnd.key"),
+        pki.join("signing/vpubnd.pem"),
     );
     let sign = |tmpl_text: String, name: &str| -> String {
-        let tmpl = dir.path().join(format!("{name}.tmpl"));
-        std::fs::write(&tmpl, tmpl_text).unwrap();
-        let out_file = dir.path().join(format!("{name}.xml"));
-        let out = xmlsec1(&[
-            "--sign",
-            "--privkey-pem",
-            &key,
-            "--output",
-            out_file.to_str().unwrap(),
-            tmpl.to_str().unwrap(),
-        ]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        std::fs::read_to_string(out_file).unwrap()
+        std::fs::read_to_string(xmlsec_sign(dir.path(), &key, &cert, &tmpl_text, name)).unwrap()
     };
     let fake_header = "<edXML:MessageHeader><edXML:From><edXML:OrganId>000.00.00.G22</edXML:OrganId></edXML:From></edXML:MessageHeader>";
     let signed = sign(template(RSA_SHA256, EXC), "base");

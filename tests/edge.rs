@@ -57,6 +57,11 @@ async fn problem(resp: reqwest::Response, status: StatusCode, code: &str) -> Val
     body
 }
 
+/// GET `url` and return only the status.
+async fn status(client: &reqwest::Client, url: String) -> StatusCode {
+    client.get(url).send().await.unwrap().status()
+}
+
 const GET_WHOAMI: &[u8] =
     b"GET /v1/whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 
@@ -111,12 +116,7 @@ async fn no_client_certificate_is_rejected() {
     problem(resp, StatusCode::UNAUTHORIZED, "unauthenticated").await;
     // Public probes need no identity.
     assert_eq!(
-        gw.client(None)
-            .get(gw.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        status(&gw.client(None), gw.url("/healthz")).await,
         StatusCode::OK
     );
 }
@@ -336,15 +336,7 @@ async fn rate_limit_is_per_member() {
     // Another member is unaffected.
     let other = gw.client(Some("vpubnd"));
     for _ in 0..5 {
-        assert_eq!(
-            other
-                .get(gw.url("/v1/organs"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            StatusCode::OK
-        );
+        assert_eq!(status(&other, gw.url("/v1/organs")).await, StatusCode::OK);
     }
 }
 

@@ -31,19 +31,9 @@ fn strict_mode_agrees_with_xmllint() {
     let doc = sample("edoc-new.edxml");
     let status = sample("status-03.edxml");
     let key = openssl::pkey::PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-    let name = openssl::x509::X509NameBuilder::new().unwrap().build();
-    let cert = lienthong::pki::dev::issue(
-        &name,
-        key.clone(),
-        None,
-        lienthong::pki::dev::Profile::DocumentSigning,
-        0,
-        4_000_000_000,
-        &[],
-    )
-    .unwrap();
+    let cert = lienthong::pki::dev::self_signed_signer(&key).unwrap();
     let signed =
-        String::from_utf8(lienthong::dsig::sign::sign(doc.as_bytes(), &key, &[cert.cert]).unwrap())
+        String::from_utf8(lienthong::dsig::sign::sign(doc.as_bytes(), &key, &[cert]).unwrap())
             .unwrap();
     let vnpt_sig = doc.replace(
         "</edXML:TraceHeaderList>",

@@ -144,18 +144,8 @@ mod tests {
             )
             .unwrap(),
         ] {
-            let name = openssl::x509::X509NameBuilder::new().unwrap().build();
-            let cert = crate::pki::dev::issue(
-                &name,
-                key.clone(),
-                None,
-                crate::pki::dev::Profile::DocumentSigning,
-                0,
-                4_000_000_000,
-                &[],
-            )
-            .unwrap();
-            let signed = sign(doc.as_bytes(), &key, &[cert.cert]).unwrap();
+            let cert = crate::pki::dev::self_signed_signer(&key).unwrap();
+            let signed = sign(doc.as_bytes(), &key, &[cert]).unwrap();
             let text = String::from_utf8(signed.clone()).unwrap();
             assert!(
                 text.contains("\n<Signature xmlns=\"http://www.w3.org/2000/09/xmldsig#\">"),

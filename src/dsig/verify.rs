@@ -741,19 +741,9 @@ mod tests {
         ))
         .unwrap();
         let key = PKey::from_rsa(openssl::rsa::Rsa::generate(2048).unwrap()).unwrap();
-        let name = openssl::x509::X509NameBuilder::new().unwrap().build();
-        let cert = crate::pki::dev::issue(
-            &name,
-            key.clone(),
-            None,
-            crate::pki::dev::Profile::DocumentSigning,
-            0,
-            4_000_000_000,
-            &[],
-        )
-        .unwrap();
+        let cert = crate::pki::dev::self_signed_signer(&key).unwrap();
         let signed =
-            String::from_utf8(crate::dsig::sign::sign(&doc, &key, &[cert.cert]).unwrap()).unwrap();
+            String::from_utf8(crate::dsig::sign::sign(&doc, &key, &[cert]).unwrap()).unwrap();
         let v = verify(signed.as_bytes(), &Policy::default()).unwrap();
         assert_eq!(v.from_organ.as_deref(), Some("000.00.12.H99"));
         // The same signature element placed in the body: refused, whatever the digest says.

@@ -199,6 +199,22 @@ pub fn issue(
     })
 }
 
+/// A self-signed document-signing certificate for `key` (empty subject), for tests and benches
+/// that need a signer but no chain.
+pub fn self_signed_signer(key: &PKey<Private>) -> Result<X509, ErrorStack> {
+    let name = X509NameBuilder::new()?.build();
+    Ok(issue(
+        &name,
+        key.clone(),
+        None,
+        Profile::DocumentSigning,
+        0,
+        4_000_000_000,
+        &[],
+    )?
+    .cert)
+}
+
 fn write(path: &Path, bytes: &[u8], private: bool) -> Result<(), DevPkiError> {
     let io = |source| DevPkiError::Io {
         path: path.to_owned(),
