@@ -1,8 +1,10 @@
 //! `lienthong verify FILE`: the trust core from the command line, one JSON object out.
 
 use crate::cli::VerifyArgs;
-use crate::dsig::verify::{verify, Policy};
-use crate::pki::validate::{self, Revocation, TrustStore, DEFAULT_SIGNING_EKUS};
+use crate::config::{self, Sources};
+use crate::dsig::verify::verify;
+use crate::pki::trust::{revocation_of, Trust};
+use crate::pki::validate::{Revocation, TrustStore};
 use serde_json::json;
 use std::process::ExitCode;
 
@@ -19,33 +21,30 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
         },
         None => chrono::Utc::now().timestamp(),
     };
-    let mut store = TrustStore::default();
-    if let Err(e) = store.load_trust_dir(&args.trust) {
-        return usage(e);
+    let mut trust = match load_trust(args) {
+        Ok(t) => t,
+        Err(e) => return usage(e),
+    };
+    if args.no_sha1 {
+        trust.policy.allow_sha1 = false;
     }
-    if let Some(d) = &args.intermediates {
-        if let Err(e) = store.load_intermediates_dir(d) {
-            return usage(e);
+    match (args.revocation.as_deref(), &args.ocsp) {
+        (Some("off"), _) => trust.revocation = Revocation::Off,
+        (_, Some(url)) => {
+            trust.revocation = Revocation::Ocsp {
+                url: Some(url.clone()),
+                timeout: std::time::Duration::from_secs(10),
+            }
         }
+        (Some(_), None) => trust.revocation = Revocation::Crl,
+        (None, None) => {}
     }
     let file = match std::fs::File::open(&args.file) {
         Ok(f) => std::io::BufReader::with_capacity(64 * 1024, f),
         Err(e) => return usage(format!("{}: {e}", args.file.display())),
     };
-    let policy = Policy {
-        allow_sha1: !args.no_sha1,
-        ..Policy::default()
-    };
-    let revocation = match (args.revocation.as_str(), &args.ocsp) {
-        ("off", _) => Revocation::Off,
-        (_, Some(url)) => Revocation::Ocsp {
-            url: url.clone(),
-            timeout: std::time::Duration::from_secs(10),
-        },
-        _ => Revocation::Crl,
-    };
 
-    let out = match verify(file, &policy) {
+    let out = match verify(file, &trust.policy) {
         Err(e) => {
             if let crate::dsig::verify::DsigError::Xml(crate::xml::XmlError::Io(m)) = &e {
                 return usage(format!("{}: {m}", args.file.display()));
@@ -61,49 +60,20 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
             })
         }
         Ok(v) => {
-            let signer = &v.certificates[0];
-            let report = validate::validate(
-                signer,
-                &v.certificates[1..],
-                &store,
-                at,
-                &revocation,
-                &DEFAULT_SIGNING_EKUS,
-            );
-            let mut warnings = v.warnings.clone();
-            let organs = validate::organs_in_subject(signer);
-            let mut reasons = report.reasons.clone();
-            // The signer must be entitled to speak for the sending organ (default rule: the
-            // organ id written in its subject OU).
-            if let Some(from) = &v.from_organ {
-                if !organs.iter().any(|o| o == from) {
-                    reasons.push("signer_not_bound");
-                }
-            }
-            warnings.extend(report.warnings.iter().cloned());
-            let serial = signer
-                .serial_number()
-                .to_bn()
-                .and_then(|b| b.to_hex_str().map(|s| s.to_string()))
-                .unwrap_or_default();
+            let a = trust.assess(&v, at);
             json!({
-                "valid": reasons.is_empty(),
-                "signer": {
-                    "subject": validate::subject_text(signer),
-                    "serial": serial,
-                    "issuer": validate::issuer_text(signer),
-                    "organs": organs,
-                },
+                "valid": a.valid,
+                "signer": a.signer,
                 "algorithms": {
                     "canonicalization": v.canonicalization.uri(),
                     "signature": v.signature.uri(),
                     "digest": v.digest,
                 },
-                "chain": report.chain,
-                "revocation": report.revocation,
-                "reasons": reasons,
+                "chain": a.chain,
+                "revocation": a.revocation,
+                "reasons": a.reasons,
                 "from_organ": v.from_organ,
-                "warnings": warnings,
+                "warnings": a.warnings,
             })
         }
     };
@@ -113,4 +83,37 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
     } else {
         ExitCode::from(1)
     }
+}
+
+/// Trust from `--config` (its `[trust]` section), with `--trust` / `--intermediates` replacing
+/// or adding to its stores.
+fn load_trust(args: &VerifyArgs) -> Result<Trust, String> {
+    let mut trust = match &args.config {
+        Some(path) => {
+            let loaded = config::load(&Sources {
+                file: Some(path.clone()),
+                file_explicit: true,
+                sets: Vec::new(),
+            })
+            .map_err(|e| e.to_string())?;
+            let c = loaded.config;
+            match &args.trust {
+                Some(_) => {
+                    let mut t = Trust::new(TrustStore::default(), revocation_of(&c.trust));
+                    t.apply_policy(&c.trust)?;
+                    t
+                }
+                None => Trust::from_config(&c)?,
+            }
+        }
+        None => Trust::new(TrustStore::default(), Revocation::Crl),
+    };
+    if let Some(dir) = &args.trust {
+        trust.store = TrustStore::default();
+        trust.store.load_trust_dir(dir)?;
+    }
+    if let Some(d) = &args.intermediates {
+        trust.store.add_intermediates(d)?;
+    }
+    Ok(trust)
 }

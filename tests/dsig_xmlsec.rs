@@ -615,3 +615,101 @@ fn ocsp_status_from_openssl_responder() {
     );
     assert!(v["warnings"].to_string().contains("OCSP"));
 }
+
+/// `--config`: anchors, intermediates and CRLs from `[trust]`, and signer ↔ organ bindings by
+/// fingerprint or subject beside (or instead of) the default OU rule.
+#[test]
+fn verify_config_binds_signers_by_fingerprint_and_subject() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = dev_pki(dir.path());
+    // sonv's signing certificate names 000.00.01.H99 in its OU; the package is From 000.00.00.H99.
+    let by_sonv = sign_with_xmlsec(
+        dir.path(),
+        &pki.join("signing/sonv.key"),
+        &pki.join("signing/sonv.pem"),
+        "by-sonv",
+    );
+    let by_vpubnd = sign_with_xmlsec(
+        dir.path(),
+        &pki.join("signing/vpubnd.key"),
+        &pki.join("signing/vpubnd.pem"),
+        "by-vpubnd",
+    );
+    let sonv = openssl::x509::X509::from_pem(&std::fs::read(pki.join("signing/sonv.pem")).unwrap())
+        .unwrap();
+    let fp = hex::encode(openssl::sha::sha256(&sonv.to_der().unwrap()));
+    let config = |name: &str, extra: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(
+            &p,
+            format!(
+                "[trust]\nanchors = [{:?}]\nintermediates = [{:?}]\ncrls = [{:?}]\n{extra}",
+                pki.join("ca.pem"),
+                pki.join("intermediate.pem"),
+                pki.join("crl.pem"),
+            ),
+        )
+        .unwrap();
+        p
+    };
+    let os = |s: &str| std::ffi::OsString::from(s);
+    let run = |file: &Path, cfg: &Path| {
+        lienthong_verify(&[file.as_os_str(), &os("--config"), cfg.as_os_str()])
+    };
+
+    let plain = config("plain.toml", "");
+    let (code, v) = run(&by_vpubnd, &plain);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["signer"]["organs"], serde_json::json!(["000.00.00.H99"]));
+    let (code, v) = run(&by_sonv, &plain);
+    assert_eq!(
+        (code, v["reasons"].clone()),
+        (Some(1), serde_json::json!(["signer_not_bound"])),
+        "{v}"
+    );
+
+    let by_fp = config(
+        "fp.toml",
+        &format!("[[trust.bindings]]\nfingerprint = \"{fp}\"\norgans = [\"000.00.00.H99\"]\n"),
+    );
+    let (code, v) = run(&by_sonv, &by_fp);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(
+        v["signer"]["organs"],
+        serde_json::json!(["000.00.01.H99", "000.00.00.H99"])
+    );
+    assert_eq!(v["signer"]["fingerprint"], format!("sha256:{fp}"));
+
+    let subject = "CN=Sở Nội vụ tỉnh Ví Dụ, OU=000.00.01.H99, O=lienthong sandbox, C=VN";
+    let by_subject = config(
+        "subject.toml",
+        &format!(
+            "ou_binding = false\n[[trust.bindings]]\nsubject = \"{subject}\"\norgans = [\"000.00.00.H99\"]\n"
+        ),
+    );
+    let (code, v) = run(&by_sonv, &by_subject);
+    assert_eq!(code, Some(0), "{v}");
+    assert_eq!(v["signer"]["organs"], serde_json::json!(["000.00.00.H99"]));
+    // OU rule off: vpubnd's own certificate no longer speaks for its organ.
+    let (code, v) = run(&by_vpubnd, &by_subject);
+    assert_eq!(
+        (code, v["reasons"].clone()),
+        (Some(1), serde_json::json!(["signer_not_bound"])),
+        "{v}"
+    );
+
+    // A broken binding is a usage error naming the key, not a verdict.
+    let bad = config(
+        "bad.toml",
+        "[[trust.bindings]]\nfingerprint = \"abc\"\norgans = [\"000.00.00.H99\"]\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
+        .arg("verify")
+        .arg(&by_sonv)
+        .arg("--config")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("trust.bindings[0].fingerprint"));
+}

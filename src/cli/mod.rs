@@ -69,8 +69,13 @@ pub struct VerifyArgs {
     /// The signed document
     pub file: PathBuf,
     /// Directory whose PEM/DER certificates are trust anchors and whose CRLs are revocation lists
-    #[arg(long, value_name = "DIR")]
-    pub trust: PathBuf,
+    /// (replaces the anchors of --config)
+    #[arg(long, value_name = "DIR", required_unless_present = "config")]
+    pub trust: Option<PathBuf>,
+    /// Gateway configuration whose [trust] section gives anchors, intermediates, CRLs,
+    /// revocation method, SHA-1 policy and signer ↔ organ bindings
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Directory of intermediate CA certificates to build chains with
     #[arg(long, value_name = "DIR")]
     pub intermediates: Option<PathBuf>,
@@ -79,8 +84,9 @@ pub struct VerifyArgs {
     pub at: Option<String>,
     /// `require` (default: CRL status needed for every certificate, fail closed) or `off`
     /// (archived documents whose CA no longer publishes status; reported in the output)
-    #[arg(long, default_value = "require", value_parser = ["require", "off"])]
-    pub revocation: String,
+    /// [default: require, or trust.revocation of --config]
+    #[arg(long, value_parser = ["require", "off"])]
+    pub revocation: Option<String>,
     /// OCSP responder (http://host:port/path) for the signer's certificate; the CA certificates
     /// above it are still checked against CRLs from --trust. Status is as of now, whatever --at says
     #[arg(long, value_name = "URL")]

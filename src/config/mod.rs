@@ -30,7 +30,67 @@ pub struct Config {
     pub rate_limit: RateLimit,
     pub oauth: OAuth,
     pub log: Log,
+    pub trust: TrustCfg,
     pub members: Vec<MemberCfg>,
+}
+
+/// Whom signed documents are trusted from (`[trust]`): anchors, revocation, signature policy
+/// and the binding of signer certificates to organ identifiers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrustCfg {
+    /// Trust anchors: PEM/DER files or directories (every certificate in them is an anchor,
+    /// every CRL a revocation list). Default `data_dir/pki/ca.pem` (the dev PKI); production
+    /// names the Vietnamese roots, e.g. `["certs/anchors"]`.
+    pub anchors: Option<Vec<PathBuf>>,
+    /// Intermediate CA certificates (files or directories) used to build chains when the
+    /// message does not carry them. Default `data_dir/pki/intermediate.pem`.
+    pub intermediates: Option<Vec<PathBuf>>,
+    /// CRL files or directories. Default `data_dir/pki/crl.pem`.
+    pub crls: Option<Vec<PathBuf>>,
+    /// `crl` (CRLs for every certificate), `ocsp` (OCSP for the signer, CRLs above it) or `off`.
+    pub revocation: String,
+    /// OCSP responder; when unset, the signer certificate's AIA OCSP URL.
+    pub ocsp_url: Option<String>,
+    pub ocsp_timeout_ms: u64,
+    /// How long past its `nextUpdate` a cached OCSP answer or CRL may still be used while the
+    /// responder / distribution point is unreachable. 0 = strictly fail closed.
+    pub grace_secs: u64,
+    /// Accept RSA-SHA1 / SHA-1 digests from legacy software (with a warning).
+    pub allow_sha1: bool,
+    /// Default binding rule: an organ identifier written in the signer certificate's subject OU
+    /// is bound to that certificate (assumed about real certificates; switch off to rely only
+    /// on `bindings`).
+    pub ou_binding: bool,
+    /// Extra signer ↔ organ bindings, by certificate fingerprint or exact subject.
+    pub bindings: Vec<SignerBinding>,
+}
+
+/// One `[[trust.bindings]]` entry: certificates matching `fingerprint` (SHA-256 of the DER) or
+/// `subject` (exact, order-insensitive) may sign for `organs`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SignerBinding {
+    pub fingerprint: Option<String>,
+    pub subject: Option<String>,
+    pub organs: Vec<String>,
+}
+
+impl Default for TrustCfg {
+    fn default() -> Self {
+        TrustCfg {
+            anchors: None,
+            intermediates: None,
+            crls: None,
+            revocation: "crl".into(),
+            ocsp_url: None,
+            ocsp_timeout_ms: 5_000,
+            grace_secs: 3_600,
+            allow_sha1: true,
+            ou_binding: true,
+            bindings: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -152,6 +212,7 @@ impl Default for Config {
             rate_limit: RateLimit::default(),
             oauth: OAuth::default(),
             log: Log::default(),
+            trust: TrustCfg::default(),
             members: Vec::new(),
         }
     }
@@ -252,6 +313,24 @@ impl Config {
     }
     pub fn member_key_path(&self, id: &str) -> PathBuf {
         self.pki_dir().join("members").join(format!("{id}.key"))
+    }
+    pub fn trust_anchors(&self) -> Vec<PathBuf> {
+        self.trust
+            .anchors
+            .clone()
+            .unwrap_or_else(|| vec![self.pki_dir().join("ca.pem")])
+    }
+    pub fn trust_intermediates(&self) -> Vec<PathBuf> {
+        self.trust
+            .intermediates
+            .clone()
+            .unwrap_or_else(|| vec![self.pki_dir().join("intermediate.pem")])
+    }
+    pub fn trust_crls(&self) -> Vec<PathBuf> {
+        self.trust
+            .crls
+            .clone()
+            .unwrap_or_else(|| vec![self.pki_dir().join("crl.pem")])
     }
     pub fn member_rate_limit(&self, m: &MemberCfg) -> RateLimit {
         m.rate_limit.unwrap_or(self.rate_limit)

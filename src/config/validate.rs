@@ -98,10 +98,9 @@ impl Collector<'_> {
     fn err(&mut self, key: impl Into<String>, reason: impl Into<String>) {
         let key = key.into();
         // Members are an array: figment tracks provenance for the array as a whole.
-        let lookup = if key.starts_with("members[") {
-            "members".to_owned()
-        } else {
-            key.clone()
+        let lookup = match key.split_once('[') {
+            Some((array, _)) => array.to_owned(),
+            None => key.clone(),
         };
         let origin = self.loaded.origin(&lookup);
         self.errors.push(ConfigError::new(origin, key, reason));
@@ -250,6 +249,8 @@ pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
         }
     }
 
+    validate_trust(&c.trust, &mut v);
+
     let mut ids = HashSet::new();
     let mut client_ids = HashSet::new();
     let mut bindings = HashSet::new();
@@ -257,6 +258,47 @@ pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
         validate_member(i, m, &mut v, &mut ids, &mut client_ids, &mut bindings);
     }
     v.errors
+}
+
+fn validate_trust(t: &super::TrustCfg, v: &mut Collector<'_>) {
+    if !matches!(t.revocation.as_str(), "crl" | "ocsp" | "off") {
+        v.err(
+            "trust.revocation",
+            format!("{:?} must be one of crl, ocsp, off", t.revocation),
+        );
+    }
+    if let Some(u) = &t.ocsp_url {
+        if !u.starts_with("http://") {
+            v.err("trust.ocsp_url", "OCSP responders are reached over http://");
+        }
+    }
+    if t.ocsp_timeout_ms < 100 {
+        v.err("trust.ocsp_timeout_ms", "must be at least 100");
+    }
+    for (i, b) in t.bindings.iter().enumerate() {
+        let at = |f: &str| format!("trust.bindings[{i}].{f}");
+        match (&b.fingerprint, &b.subject) {
+            (Some(fp), None) => {
+                if let Err(e) = Fingerprint::parse(fp) {
+                    v.err(at("fingerprint"), e);
+                }
+            }
+            (None, Some(s)) => {
+                if let Err(e) = CertBinding::subject(s) {
+                    v.err(at("subject"), e);
+                }
+            }
+            _ => v.err(at("fingerprint"), "give exactly one of fingerprint or subject"),
+        }
+        if b.organs.is_empty() {
+            v.err(at("organs"), "must name at least one organ identifier");
+        }
+        for (j, o) in b.organs.iter().enumerate() {
+            if let Err(e) = OrganId::parse(o) {
+                v.err(format!("trust.bindings[{i}].organs[{j}]"), e.to_string());
+            }
+        }
+    }
 }
 
 fn check_rate(key: &str, r: super::RateLimit, v: &mut Collector<'_>) {

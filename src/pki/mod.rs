@@ -1,7 +1,8 @@
-//! Certificates. For now: the dev/test PKI (`lienthong pki dev-init`). The trust core (chain
-//! building for signers, CRL/OCSP with cache, signer ↔ organ binding) lands here next.
+//! Certificates: the dev/test PKI (`lienthong pki dev-init`), signer validation (chain,
+//! usage, CRL/OCSP), and the trust decision with signer ↔ organ bindings ([`trust`]).
 
 pub mod crl;
 pub mod dev;
 pub mod ocsp;
+pub mod trust;
 pub mod validate;

@@ -50,20 +50,42 @@ fn pem_blocks(text: &str) -> Vec<(String, String)> {
 }
 
 impl TrustStore {
-    /// Read every PEM (or DER `.der`/`.cer`/`.crl`) file directly in `dir`: certificates become
-    /// anchors, CRLs revocation lists.
-    pub fn load_trust_dir(&mut self, dir: &Path) -> Result<(), String> {
-        for (label, der_or_pem, path) in read_dir_items(dir)? {
+    /// Every PEM (or DER `.der`/`.cer`/`.crt`/`.crl`) item in `path` — a file, or every file
+    /// directly in a directory: certificates become anchors, CRLs revocation lists.
+    pub fn add_anchors(&mut self, path: &Path) -> Result<(), String> {
+        for (label, bytes, name) in read_items(path)? {
             match label.as_str() {
-                "CERTIFICATE" => self.anchors.push(parse_cert(&der_or_pem, &path)?),
-                "X509 CRL" => self.crls.push(
-                    X509Crl::from_pem(&der_or_pem)
-                        .or_else(|_| X509Crl::from_der(&der_or_pem))
-                        .map_err(|e| format!("{path}: {e}"))?,
-                ),
+                "CERTIFICATE" => self.anchors.push(parse_cert(&bytes, &name)?),
+                "X509 CRL" => self.crls.push(parse_crl(&bytes, &name)?),
                 _ => {}
             }
         }
+        Ok(())
+    }
+
+    /// Every certificate in `path` (file or directory) joins the intermediate pool.
+    pub fn add_intermediates(&mut self, path: &Path) -> Result<(), String> {
+        for (label, bytes, name) in read_items(path)? {
+            if label == "CERTIFICATE" {
+                self.intermediates.push(parse_cert(&bytes, &name)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Every CRL in `path` (file or directory).
+    pub fn add_crls(&mut self, path: &Path) -> Result<(), String> {
+        for (label, bytes, name) in read_items(path)? {
+            if label == "X509 CRL" {
+                self.crls.push(parse_crl(&bytes, &name)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// `--trust DIR`: anchors and CRLs from `dir`, which must hold at least one anchor.
+    pub fn load_trust_dir(&mut self, dir: &Path) -> Result<(), String> {
+        self.add_anchors(dir)?;
         if self.anchors.is_empty() {
             return Err(format!(
                 "{}: no trust anchor certificate found",
@@ -72,16 +94,12 @@ impl TrustStore {
         }
         Ok(())
     }
+}
 
-    /// Every certificate in `dir` joins the intermediate pool.
-    pub fn load_intermediates_dir(&mut self, dir: &Path) -> Result<(), String> {
-        for (label, bytes, path) in read_dir_items(dir)? {
-            if label == "CERTIFICATE" {
-                self.intermediates.push(parse_cert(&bytes, &path)?);
-            }
-        }
-        Ok(())
-    }
+fn parse_crl(bytes: &[u8], path: &str) -> Result<X509Crl, String> {
+    X509Crl::from_pem(bytes)
+        .or_else(|_| X509Crl::from_der(bytes))
+        .map_err(|e| format!("{path}: {e}"))
 }
 
 fn parse_cert(bytes: &[u8], path: &str) -> Result<X509, String> {
@@ -90,14 +108,18 @@ fn parse_cert(bytes: &[u8], path: &str) -> Result<X509, String> {
         .map_err(|e| format!("{path}: {e}"))
 }
 
-fn read_dir_items(dir: &Path) -> Result<Vec<(String, Vec<u8>, String)>, String> {
+fn read_items(path: &Path) -> Result<Vec<(String, Vec<u8>, String)>, String> {
     let mut items = Vec::new();
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| format!("{}: {e}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
+    let mut entries: Vec<_> = if path.is_dir() {
+        std::fs::read_dir(path)
+            .map_err(|e| format!("{}: {e}", path.display()))?
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect()
+    } else {
+        vec![path.to_path_buf()]
+    };
     entries.sort();
     for p in entries {
         let name = p.display().to_string();
@@ -194,9 +216,10 @@ pub fn usage_reasons(cert: &X509, allowed_ekus: &[&str]) -> Vec<&'static str> {
 pub enum Revocation {
     /// CRLs for every certificate in the chain; missing or stale status is a failure.
     Crl,
-    /// OCSP for the signer (responder URL), CRLs for the CA certificates above it.
+    /// OCSP for the signer (at `url`, or the URL in its AIA extension), CRLs for the CA
+    /// certificates above it.
     Ocsp {
-        url: String,
+        url: Option<String>,
         timeout: std::time::Duration,
     },
     /// Not checked (archived documents whose CA no longer publishes status); reported.
@@ -337,15 +360,23 @@ pub fn validate(
     } else if let Revocation::Ocsp { url, timeout } = revocation {
         // Signer by OCSP; each CA certificate below the anchor by its issuer's CRL.
         let n = built.chain.len();
+        let url = url.clone().or_else(|| ocsp_url_in_aia(signer));
         if n >= 2 {
-            match super::ocsp::check(
-                &built.chain[0],
-                &built.chain[1],
-                url,
-                &store.anchors,
-                &built.chain[1..n - 1],
-                *timeout,
-            ) {
+            let outcome = match &url {
+                Some(url) => super::ocsp::check(
+                    &built.chain[0],
+                    &built.chain[1],
+                    url,
+                    &store.anchors,
+                    &built.chain[1..n - 1],
+                    *timeout,
+                ),
+                None => super::ocsp::OcspOutcome::Unknown(
+                    "no OCSP responder configured and none in the certificate (AIA)".into(),
+                ),
+            };
+            let url = url.as_deref().unwrap_or("-");
+            match outcome {
                 super::ocsp::OcspOutcome::Good => {}
                 super::ocsp::OcspOutcome::Revoked => {
                     reasons.push("certificate_revoked");
@@ -386,6 +417,13 @@ pub fn validate(
         reasons,
         warnings,
     }
+}
+
+/// The first OCSP responder URL in the certificate's Authority Information Access extension.
+pub fn ocsp_url_in_aia(c: &openssl::x509::X509Ref) -> Option<String> {
+    c.ocsp_responders()
+        .ok()
+        .and_then(|s| s.iter().next().map(|u| u.to_string()))
 }
 
 fn with_parsed(
