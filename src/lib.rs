@@ -5,12 +5,15 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod dsig;
 pub mod edge;
+pub mod edocs;
 pub mod edxml;
 pub mod http;
 pub mod members;
 pub mod pki;
+pub mod routing;
 pub mod server;
 pub mod store;
 pub mod verify_cmd;

@@ -167,6 +167,11 @@ pub struct Member {
     pub client_id: Option<String>,
     client_secret_hash: Option<[u8; 32]>,
     pub rate_limit: RateLimit,
+    /// `Some(endpoint)` when packages are pushed to the member; `None` for pull (inbox).
+    pub push_endpoint: Option<String>,
+    pub ordered: bool,
+    pub unsigned_status: bool,
+    pub edxml_strict: bool,
 }
 
 impl fmt::Debug for Member {
@@ -181,6 +186,18 @@ impl fmt::Debug for Member {
 impl Member {
     pub fn may_use(&self, s: Service) -> bool {
         self.services.contains(&s)
+    }
+
+    pub fn is_peer(&self) -> bool {
+        self.kind == "peer"
+    }
+
+    /// Whether the member may send on behalf of `organ`: one of its own organs exactly, or, for
+    /// a peer gateway, any organ under the organs it serves.
+    pub fn speaks_for(&self, organ: &OrganId) -> bool {
+        self.organs
+            .iter()
+            .any(|o| o == organ || (self.is_peer() && organ.is_within(o)))
     }
 
     /// Constant-time check of an OAuth2 client secret.
@@ -246,6 +263,12 @@ impl Registry {
                 client_id: client_id.clone(),
                 client_secret_hash,
                 rate_limit: c.member_rate_limit(m),
+                push_endpoint: (m.delivery == "push")
+                    .then(|| m.endpoint.clone())
+                    .flatten(),
+                ordered: m.ordered,
+                unsigned_status: m.unsigned_status,
+                edxml_strict: m.edxml_strict,
             });
             match binding {
                 Some(CertBinding::Fingerprint(f)) => {

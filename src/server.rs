@@ -129,6 +129,15 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         .install_recorder()
         .map_err(|e| ServeError::Other(format!("metrics: {e}")))?;
 
+    let exchange = Arc::new(
+        crate::edocs::Exchange::new(&config, store.clone(), registry.clone())
+            .map_err(|e| ServeError::Other(format!("document exchange: {e}")))?,
+    );
+    let push_tls = edge::tls::push_client_config(&config)?;
+    let deliverer = Arc::new(
+        crate::delivery::Deliverer::new(exchange.clone(), push_tls).map_err(ServeError::Other)?,
+    );
+
     let config = Arc::new(config);
     let state = AppState {
         inner: Arc::new(Inner {
@@ -137,6 +146,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             registry: registry.clone(),
             store: store.clone(),
             tokens,
+            exchange,
         }),
     };
 
@@ -162,8 +172,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let o_task = tokio::spawn(edge::listener::run_plain(
         operator_l,
         crate::http::operator_router(state.clone(), recorder),
-        rx,
+        rx.clone(),
     ));
+    let d_task = tokio::spawn(deliverer.run(rx));
 
     audit::append(
         &store,
@@ -196,6 +207,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let _ = tx.send(true);
     let _ = m_task.await;
     let _ = o_task.await;
+    let _ = d_task.await;
     let _ = audit::append(
         &store,
         &Event {

@@ -31,7 +31,88 @@ pub struct Config {
     pub oauth: OAuth,
     pub log: Log,
     pub trust: TrustCfg,
+    pub edocs: EdocsCfg,
     pub members: Vec<MemberCfg>,
+    /// Routes for organs no member owns, tried in order: `[[routes]] organs = ["H41", "*"]`
+    /// `member = "axis"` (a peer gateway or a push member).
+    pub routes: Vec<RouteCfg>,
+}
+
+/// Document exchange (`[edocs]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EdocsCfg {
+    /// Largest package accepted on `POST /v1/edocs`, in bytes.
+    pub max_package_bytes: u64,
+    /// Packages are stored in chunks of this many bytes (memory per request stays bounded).
+    pub chunk_bytes: usize,
+    /// Certificate and key the gateway presents when it pushes to members and peers, and signs
+    /// receipts and status packages with. Default: the server certificate (`tls.cert`/`tls.key`).
+    pub client_cert: Option<PathBuf>,
+    pub client_key: Option<PathBuf>,
+    /// CA certificates that push endpoints' server certificates must chain to. Default
+    /// `tls.client_ca`.
+    pub push_ca: Option<PathBuf>,
+    /// The gateway's own organ identifier, written as `From` of the status packages it makes
+    /// (dead-letter notices). Default: none (notices name no organ).
+    pub organ_id: Option<String>,
+    pub retry: RetryCfg,
+    /// Push workers: deliveries in flight at once per node.
+    pub workers: usize,
+    /// Seconds a node holds a claimed delivery before another node may take it over.
+    pub lease_secs: u64,
+    /// Seconds a push may take.
+    pub push_timeout_ms: u64,
+}
+
+/// Retry budget of a delivery: exponential backoff with jitter, then dead letter.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetryCfg {
+    pub initial_ms: u64,
+    pub max_ms: u64,
+    /// Attempts before dead letter.
+    pub max_attempts: u32,
+    /// Age (seconds since acceptance) after which a delivery goes to dead letter.
+    pub max_age_secs: u64,
+}
+
+impl Default for EdocsCfg {
+    fn default() -> Self {
+        EdocsCfg {
+            max_package_bytes: 64 << 20,
+            chunk_bytes: 1 << 20,
+            client_cert: None,
+            client_key: None,
+            push_ca: None,
+            organ_id: None,
+            retry: RetryCfg::default(),
+            workers: 16,
+            lease_secs: 60,
+            push_timeout_ms: 30_000,
+        }
+    }
+}
+
+impl Default for RetryCfg {
+    fn default() -> Self {
+        RetryCfg {
+            initial_ms: 1_000,
+            max_ms: 300_000,
+            max_attempts: 50,
+            max_age_secs: 3 * 24 * 3600,
+        }
+    }
+}
+
+/// One `[[routes]]` entry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RouteCfg {
+    /// Organ identifiers or ancestors (`H41`, `000.00.00.H41`, `G22.3`), or `*` for everything.
+    pub organs: Vec<String>,
+    /// The member (usually `kind = "peer"`) that receives packages for them.
+    pub member: String,
 }
 
 /// Whom signed documents are trusted from (`[trust]`): anchors, revocation, signature policy
@@ -188,6 +269,19 @@ pub struct MemberCfg {
     pub oauth: Option<MemberOAuth>,
     /// Per-member override of the rate limit.
     pub rate_limit: Option<RateLimit>,
+    /// How packages reach this member: `pull` (it reads its inbox; default) or `push` (the
+    /// gateway POSTs each package to `endpoint`).
+    pub delivery: String,
+    /// Push endpoint, e.g. `https://vanban.sonv.example.vn/lienthong/receive` or a peer
+    /// gateway's `https://…/v1/edocs`.
+    pub endpoint: Option<String>,
+    /// Deliver packages from one sender organ to this member in acceptance order.
+    pub ordered: bool,
+    /// Accept this member's unsigned status packages (real document software often sends them
+    /// unsigned); documents always need a valid signature.
+    pub unsigned_status: bool,
+    /// Check this member's packages against `schemas/edxml.xsd` (strict mode).
+    pub edxml_strict: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -213,7 +307,9 @@ impl Default for Config {
             oauth: OAuth::default(),
             log: Log::default(),
             trust: TrustCfg::default(),
+            edocs: EdocsCfg::default(),
             members: Vec::new(),
+            routes: Vec::new(),
         }
     }
 }
@@ -331,6 +427,15 @@ impl Config {
             .crls
             .clone()
             .unwrap_or_else(|| vec![self.pki_dir().join("crl.pem")])
+    }
+    pub fn edocs_client_cert(&self) -> PathBuf {
+        self.edocs.client_cert.clone().unwrap_or_else(|| self.tls_cert())
+    }
+    pub fn edocs_client_key(&self) -> PathBuf {
+        self.edocs.client_key.clone().unwrap_or_else(|| self.tls_key())
+    }
+    pub fn push_ca(&self) -> PathBuf {
+        self.edocs.push_ca.clone().unwrap_or_else(|| self.client_ca())
     }
     pub fn member_rate_limit(&self, m: &MemberCfg) -> RateLimit {
         m.rate_limit.unwrap_or(self.rate_limit)

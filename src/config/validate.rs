@@ -250,6 +250,7 @@ pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
     }
 
     validate_trust(&c.trust, &mut v);
+    validate_edocs(c, &mut v);
 
     let mut ids = HashSet::new();
     let mut client_ids = HashSet::new();
@@ -296,6 +297,55 @@ fn validate_trust(t: &super::TrustCfg, v: &mut Collector<'_>) {
         for (j, o) in b.organs.iter().enumerate() {
             if let Err(e) = OrganId::parse(o) {
                 v.err(format!("trust.bindings[{i}].organs[{j}]"), e.to_string());
+            }
+        }
+    }
+}
+
+fn validate_edocs(c: &Config, v: &mut Collector<'_>) {
+    let e = &c.edocs;
+    if e.max_package_bytes < 1024 {
+        v.err("edocs.max_package_bytes", "must be at least 1024");
+    }
+    if !(4096..=(16 << 20)).contains(&e.chunk_bytes) {
+        v.err("edocs.chunk_bytes", "must be between 4096 and 16777216");
+    }
+    if e.workers == 0 {
+        v.err("edocs.workers", "must be at least 1");
+    }
+    if e.lease_secs < 5 {
+        v.err("edocs.lease_secs", "must be at least 5");
+    }
+    if e.retry.initial_ms == 0 || e.retry.max_ms < e.retry.initial_ms {
+        v.err(
+            "edocs.retry.max_ms",
+            "retry.initial_ms must be > 0 and retry.max_ms at least retry.initial_ms",
+        );
+    }
+    if e.retry.max_attempts == 0 {
+        v.err("edocs.retry.max_attempts", "must be at least 1");
+    }
+    if let Some(o) = &e.organ_id {
+        if let Err(err) = OrganId::parse(o) {
+            v.err("edocs.organ_id", err.to_string());
+        }
+    }
+    let ids: HashSet<&str> = c.members.iter().map(|m| m.id.as_str()).collect();
+    for (i, r) in c.routes.iter().enumerate() {
+        if !ids.contains(r.member.as_str()) {
+            v.err(
+                format!("routes[{i}].member"),
+                format!("{:?} is not a configured member id", r.member),
+            );
+        }
+        if r.organs.is_empty() {
+            v.err(format!("routes[{i}].organs"), "must name at least one organ or \"*\"");
+        }
+        for (j, o) in r.organs.iter().enumerate() {
+            if o != "*" {
+                if let Err(err) = OrganId::parse(o) {
+                    v.err(format!("routes[{i}].organs[{j}]"), err.to_string());
+                }
             }
         }
     }
@@ -410,5 +460,17 @@ fn validate_member(
     }
     if let Some(r) = m.rate_limit {
         check_rate(&at("rate_limit"), r, v);
+    }
+    match (m.delivery.as_str(), &m.endpoint) {
+        ("" | "pull", _) => {}
+        ("push", Some(u)) if u.starts_with("https://") => {}
+        ("push", _) => v.err(
+            at("endpoint"),
+            "a push member needs endpoint = \"https://…\"",
+        ),
+        (other, _) => v.err(
+            at("delivery"),
+            format!("{other:?} must be \"pull\" or \"push\""),
+        ),
     }
 }

@@ -19,7 +19,19 @@ fn rid(req: &Request) -> String {
         .unwrap_or_default()
 }
 
-pub async fn layer(State(limit): State<u64>, mut req: Request, next: Next) -> Response {
+/// Limits by route: packages (`POST /v1/edocs`) may be far larger than API requests.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub default: u64,
+    pub packages: u64,
+}
+
+pub async fn layer(State(limits): State<Limits>, mut req: Request, next: Next) -> Response {
+    let limit = if req.method() == axum::http::Method::POST && req.uri().path() == "/v1/edocs" {
+        limits.packages
+    } else {
+        limits.default
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

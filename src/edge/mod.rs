@@ -45,6 +45,7 @@ pub struct Inner {
     pub store: Store,
     pub tokens: token::TokenIssuer,
     pub limits: rate_limit::RateLimits,
+    pub exchange: std::sync::Arc<crate::edocs::Exchange>,
 }
 
 impl std::ops::Deref for AppState {

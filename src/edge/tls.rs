@@ -69,3 +69,22 @@ pub fn server_config(c: &Config) -> Result<Arc<rustls::ServerConfig>, TlsSetupEr
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
+
+/// TLS for the gateway's own outbound calls (pushes to members and peer gateways): server
+/// certificates must chain to `edocs.push_ca`; the gateway presents `edocs.client_cert`.
+pub fn push_client_config(c: &Config) -> Result<rustls::ClientConfig, TlsSetupError> {
+    let mut roots = RootCertStore::empty();
+    let ca_path = c.push_ca();
+    for ca in certs(&ca_path)? {
+        roots.add(ca).map_err(|e| file_err(&ca_path, e))?;
+    }
+    let chain = certs(&c.edocs_client_cert())?;
+    let key_path = c.edocs_client_key();
+    let key = PrivateKeyDer::from_pem_file(&key_path).map_err(|e| file_err(&key_path, e))?;
+    let mut cfg = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| TlsSetupError::Rustls(e.to_string()))?;
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(cfg)
+}

@@ -5,6 +5,7 @@
 mod base64_stream;
 pub mod strict;
 pub mod unzip;
+pub mod write;
 
 use crate::xml::{Limits, Node, Reader, XmlError};
 use base64_stream::Base64Sink;

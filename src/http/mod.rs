@@ -2,6 +2,7 @@
 //! assembled here with the edge layers; every member route goes through [`guarded`].
 
 mod directory;
+mod edocs;
 mod health;
 mod oauth;
 
@@ -37,6 +38,7 @@ async fn not_found(rid: Option<Extension<RequestId>>) -> impl IntoResponse {
 /// The member-facing router (served over TLS by the accept loop).
 pub fn member_router(state: AppState) -> Router {
     let limits = state.config.limits.clone();
+    let edocs_access = Access::Service(Service::Edocs);
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
@@ -53,13 +55,40 @@ pub fn member_router(state: AppState) -> Router {
                 get(directory::organs),
             ),
         )
+        .route(
+            "/v1/edocs",
+            guarded(&state, edocs_access, post(edocs::submit)),
+        )
+        .route(
+            "/v1/edocs/inbox",
+            guarded(&state, edocs_access, get(edocs::inbox)),
+        )
+        .route(
+            "/v1/edocs/{id}",
+            guarded(&state, edocs_access, get(edocs::get)),
+        )
+        .route(
+            "/v1/edocs/{id}/ack",
+            guarded(&state, edocs_access, post(edocs::ack)),
+        )
+        .route(
+            "/v1/edocs/{id}/deliveries",
+            guarded(&state, edocs_access, get(edocs::deliveries)),
+        )
+        .route(
+            "/v1/edocs/{id}/receipt",
+            guarded(&state, edocs_access, get(edocs::receipt)),
+        )
         .fallback(not_found)
         .layer(from_fn_with_state(
             limits.request_timeout_ms,
             edge::timeout::layer,
         ))
         .layer(from_fn_with_state(
-            limits.body_bytes,
+            edge::body_limit::Limits {
+                default: limits.body_bytes,
+                packages: state.config.edocs.max_package_bytes,
+            },
             edge::body_limit::layer,
         ))
         .layer(axum::middleware::from_fn(edge::request_id::layer))

@@ -139,7 +139,8 @@ pub fn issue(
                     .key_encipherment()
                     .build()?,
             )?;
-            b.append_extension(ExtendedKeyUsage::new().server_auth().build()?)?;
+            // The gateway also presents it as a client when it pushes to members and peers.
+            b.append_extension(ExtendedKeyUsage::new().server_auth().client_auth().build()?)?;
         }
         Profile::Client => {
             b.append_extension(BasicConstraints::new().critical().build()?)?;

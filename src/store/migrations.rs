@@ -10,12 +10,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "audit_log",
-    sqlite: include_str!("../../migrations/sqlite/0001_audit_log.sql"),
-    postgres: include_str!("../../migrations/postgres/0001_audit_log.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "audit_log",
+        sqlite: include_str!("../../migrations/sqlite/0001_audit_log.sql"),
+        postgres: include_str!("../../migrations/postgres/0001_audit_log.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "edocs",
+        sqlite: include_str!("../../migrations/sqlite/0002_edocs.sql"),
+        postgres: include_str!("../../migrations/postgres/0002_edocs.sql"),
+    },
+];
 
 pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
     let _w = store.writer().await;

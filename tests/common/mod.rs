@@ -272,3 +272,4 @@ pub fn alert_of(e: &std::io::Error) -> Option<rustls::AlertDescription> {
         _ => None,
     }
 }
+pub mod edoc;

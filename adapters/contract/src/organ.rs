@@ -63,6 +63,58 @@ impl OrganId {
     }
 }
 
+impl OrganId {
+    /// The level-1 code (ministry `G..` or province `H..`): the last group of a QCVN 102 id,
+    /// the first group of a QĐ 20 id.
+    pub fn level1(&self) -> &str {
+        match self.scheme() {
+            OrganScheme::Qcvn102 => &self.0[10..],
+            OrganScheme::Qd20 => self.0.split('.').next().unwrap_or(&self.0),
+        }
+    }
+
+    /// Whether `self` is `ancestor` or an organ under it, for routing by prefix/level.
+    ///
+    /// - QĐ 20 ancestor (`H41`, `H41.12`): QĐ 20 ids equal to it or extending it by whole
+    ///   groups; a one-group ancestor (a level-1 code) also covers QCVN 102 ids of that level 1.
+    /// - QCVN 102 ancestor (`000.00.12.H41`, read right to left, zeros = unused): QCVN 102 ids
+    ///   agreeing on level 1 and on every used level of the ancestor; if it is a pure level-1
+    ///   id (`000.00.00.H41`) it also covers QĐ 20 ids of that level 1.
+    pub fn is_within(&self, ancestor: &OrganId) -> bool {
+        if self == ancestor {
+            return true;
+        }
+        let a = ancestor.as_str();
+        match (ancestor.scheme(), self.scheme()) {
+            (OrganScheme::Qd20, OrganScheme::Qd20) => {
+                self.0.len() > a.len()
+                    && self.0.starts_with(a)
+                    && self.0.as_bytes()[a.len()] == b'.'
+            }
+            (OrganScheme::Qd20, OrganScheme::Qcvn102) => !a.contains('.') && self.level1() == a,
+            (OrganScheme::Qcvn102, OrganScheme::Qcvn102) => {
+                if self.level1() != ancestor.level1() {
+                    return false;
+                }
+                // Levels 2, 3, 4 (BB, CC, DDD): once the ancestor has a zero group, below is free.
+                for (start, end) in [(7, 9), (4, 6), (0, 3)] {
+                    let g = &a[start..end];
+                    if g.bytes().all(|b| b == b'0') {
+                        return true;
+                    }
+                    if &self.0[start..end] != g {
+                        return false;
+                    }
+                }
+                false
+            }
+            (OrganScheme::Qcvn102, OrganScheme::Qd20) => {
+                a.starts_with("000.00.00.") && self.level1() == ancestor.level1()
+            }
+        }
+    }
+}
+
 fn is_qcvn102(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() == 13
@@ -133,6 +185,25 @@ mod tests {
             OrganId::parse("H37.DN.001").unwrap().scheme(),
             OrganScheme::Qd20
         );
+    }
+
+    #[test]
+    fn within_by_level_in_both_schemes() {
+        let id = |s: &str| OrganId::parse(s).unwrap();
+        assert!(id("H41.12.003").is_within(&id("H41")));
+        assert!(id("H41.12.003").is_within(&id("H41.12")));
+        assert!(!id("H41.120").is_within(&id("H41.12")));
+        assert!(!id("H41").is_within(&id("H41.12")));
+        assert!(id("000.00.12.H41").is_within(&id("H41")));
+        assert!(!id("000.00.12.H41").is_within(&id("H41.12")));
+        assert!(id("000.00.12.H41").is_within(&id("000.00.00.H41")));
+        assert!(id("003.05.12.H41").is_within(&id("000.00.12.H41")));
+        assert!(!id("003.05.13.H41").is_within(&id("000.00.12.H41")));
+        assert!(!id("000.00.12.H42").is_within(&id("000.00.00.H41")));
+        assert!(id("H41.7").is_within(&id("000.00.00.H41")));
+        assert!(!id("H41.7").is_within(&id("000.00.12.H41")));
+        assert_eq!(id("000.00.12.G22").level1(), "G22");
+        assert_eq!(id("G22.3").level1(), "G22");
     }
 
     #[test]

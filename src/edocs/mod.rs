@@ -1,0 +1,790 @@
+//! Document exchange core: accept a package (verify → check the caller speaks for `From` →
+//! route → store durably with its deliveries, receipt and audit record, in one transaction),
+//! and the views members read (inbox, package, deliveries, receipt) and acknowledgements.
+//!
+//! Invariants: a 202 means the package, every delivery and the audit record are committed; the
+//! bytes stored (and later delivered) are exactly the bytes whose signature was verified.
+
+pub mod body;
+pub mod receipt;
+
+use crate::audit::{self, Event};
+use crate::config::{Config, EdocsCfg};
+use crate::dsig::verify::{verify, DsigError};
+use crate::edge::Problem;
+use crate::edxml::{self, Package, ReadOptions};
+use crate::members::{Member, Registry};
+use crate::pki::trust::Trust;
+use crate::routing::{Route, Routes};
+use crate::store::{Backend, Store};
+use axum::http::StatusCode;
+use body::{BodyError, Spooled, Upload};
+use lienthong_contract::OrganId;
+use receipt::{GatewaySigner, ReceiptFacts};
+use serde::Serialize;
+use serde_json::json;
+use sqlx::Row;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Everything the exchange needs, shared by handlers and delivery workers.
+pub struct Exchange {
+    pub store: Store,
+    pub trust: Arc<Trust>,
+    pub routes: Routes,
+    pub registry: Arc<Registry>,
+    pub cfg: EdocsCfg,
+    pub spool_dir: PathBuf,
+    pub signer: GatewaySigner,
+    /// Wakes the delivery workers when new push deliveries are committed.
+    pub wake: tokio::sync::Notify,
+}
+
+fn problem(status: StatusCode, code: &'static str, title: &'static str, detail: String) -> Problem {
+    Problem::new(status, code, title, detail)
+}
+
+fn unprocessable(code: &'static str, detail: String) -> Problem {
+    problem(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        code,
+        "Package refused",
+        detail,
+    )
+}
+
+fn store_error(e: impl std::fmt::Display) -> Problem {
+    tracing::error!(error = %e, "edocs: store error");
+    Problem::store_unavailable()
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// What inspection of a package found.
+struct Inspected {
+    package: Package,
+    signer: Option<String>,
+    warnings: Vec<String>,
+}
+
+/// A recipient as decided at acceptance.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recipient {
+    pub organ: String,
+    /// `queued` (push or pull) or `unroutable`.
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
+    #[serde(skip)]
+    mode: &'static str,
+    #[serde(skip)]
+    order_key: Option<String>,
+}
+
+/// The answer to an accepted (or re-submitted) package.
+#[derive(Debug, Serialize)]
+pub struct Accepted {
+    pub id: i64,
+    pub kind: &'static str,
+    pub document_id: String,
+    pub sha256: String,
+    pub recipients: Vec<Recipient>,
+    /// True when this was a re-submission of a package already accepted.
+    pub duplicate: bool,
+}
+
+impl Exchange {
+    pub fn new(c: &Config, store: Store, registry: Arc<Registry>) -> Result<Exchange, String> {
+        let trust = Trust::from_config(c)?;
+        let routes = Routes::from_config(c, &registry)?;
+        let signer = GatewaySigner::load(&c.edocs_client_cert(), &c.edocs_client_key())?;
+        Ok(Exchange {
+            store,
+            trust: Arc::new(trust),
+            routes,
+            registry,
+            cfg: c.edocs.clone(),
+            spool_dir: c.data_dir.join("spool"),
+            signer,
+            wake: tokio::sync::Notify::new(),
+        })
+    }
+
+    /// Read the request body under the package limit.
+    pub async fn receive(&self, body: axum::body::Body) -> Result<Upload, Problem> {
+        body::receive(body, self.cfg.max_package_bytes, &self.spool_dir)
+            .await
+            .map_err(|e| match e {
+                BodyError::TooLarge(n) => Problem::body_too_large(n),
+                BodyError::Broken(why) => Problem::bad_request(
+                    "body_unreadable",
+                    format!("Không đọc được gói tin (kết nối bị ngắt giữa chừng?): {why}. Hãy gửi lại; gói tin chưa được nhận."),
+                ),
+                BodyError::Spool(why) => {
+                    tracing::error!(error = %why, "edocs: spool");
+                    Problem::store_unavailable()
+                }
+            })
+    }
+
+    /// Verify signature and signer, optionally the schema, and read the header. Blocking.
+    fn inspect(&self, body: &Spooled, member: &Member) -> Result<Inspected, Problem> {
+        let io = |e: std::io::Error| store_error(e);
+        let now = chrono::Utc::now().timestamp();
+        let (signer, mut warnings) = match verify(body.reader().map_err(io)?, &self.trust.policy) {
+            Ok(v) => {
+                let a = self.trust.assess(&v, now);
+                if !a.valid {
+                    let code = a.reasons.first().copied().unwrap_or("signature_invalid");
+                    return Err(unprocessable(
+                        code,
+                        format!(
+                            "Chữ ký số hoặc chứng thư số của gói tin không hợp lệ ({}). Kiểm tra chứng thư ký số của đơn vị gửi (còn hạn, chưa bị thu hồi, do CA được tin cậy cấp, gắn với mã định danh cơ quan gửi) rồi ký và gửi lại.",
+                            a.reasons.join(", ")
+                        ),
+                    )
+                    .with_extra("reasons", json!(a.reasons)));
+                }
+                (Some(a.signer.subject), a.warnings)
+            }
+            Err(DsigError::NoSignature) => (None, Vec::new()),
+            Err(e) => {
+                return Err(unprocessable(
+                    e.code(),
+                    format!("Gói tin bị từ chối khi kiểm tra chữ ký số: {e}. Gói tin không được lưu."),
+                ))
+            }
+        };
+        if member.edxml_strict {
+            if let Err(v) = edxml::strict::check(body.reader().map_err(io)?) {
+                return Err(unprocessable(
+                    "edxml_schema_violation",
+                    format!("Gói tin không đúng lược đồ edXML (QCVN 102:2016): {v}. Sửa phần mềm gửi cho đúng lược đồ rồi gửi lại."),
+                ));
+            }
+        }
+        let spool = self.spool_dir.join(format!("read-{}", crate::edge::request_id::generate()));
+        let mut opts = ReadOptions::new(&spool);
+        opts.limits = self.trust.policy.limits;
+        let read = edxml::read(body.reader().map_err(io)?, &opts);
+        let _ = std::fs::remove_dir_all(&spool);
+        let package = read.map_err(|e| {
+            unprocessable(
+                e.code(),
+                format!("Gói tin edXML không đọc được: {e}. Gói tin không được lưu."),
+            )
+        })?;
+        if signer.is_none() {
+            let allowed = matches!(package, Package::Status(_)) && member.unsigned_status;
+            if !allowed {
+                return Err(unprocessable(
+                    "signature_required",
+                    if matches!(package, Package::Status(_)) {
+                        "Gói tin trạng thái chưa được ký số; thành viên này phải ký số gói tin trạng thái.".into()
+                    } else {
+                        "Văn bản điện tử phải được ký số (chữ ký XML-DSig trong edXMLHeader).".into()
+                    },
+                ));
+            }
+            warnings.push("unsigned status package accepted by member policy".into());
+        }
+        Ok(Inspected {
+            package,
+            signer,
+            warnings,
+        })
+    }
+
+    fn recipient(&self, organ: &str, caller: &Member, sender_organ: &str) -> Option<Recipient> {
+        let Ok(id) = OrganId::parse(organ) else {
+            return Some(Recipient {
+                organ: organ.to_owned(),
+                state: "unroutable",
+                member: None,
+                mode: "none",
+                order_key: None,
+            });
+        };
+        match self.routes.resolve(&id) {
+            // Never route a package back to the peer it came from.
+            Route::Member(m) if m.id == caller.id && caller.is_peer() => None,
+            Route::Member(m) => Some(Recipient {
+                organ: organ.to_owned(),
+                state: "queued",
+                member: Some(m.id.clone()),
+                mode: if m.push_endpoint.is_some() { "push" } else { "pull" },
+                order_key: m.ordered.then(|| format!("{sender_organ}|{}", m.id)),
+            }),
+            Route::Unroutable => Some(Recipient {
+                organ: organ.to_owned(),
+                state: "unroutable",
+                member: None,
+                mode: "none",
+                order_key: None,
+            }),
+        }
+    }
+
+    /// Accept a package from `caller`: the whole pipeline up to the committed transaction.
+    pub async fn accept(
+        self: &Arc<Self>,
+        caller: Arc<Member>,
+        upload: Upload,
+        request_id: &str,
+    ) -> Result<Accepted, Problem> {
+        let this = self.clone();
+        let member = caller.clone();
+        let (upload, inspected) = tokio::task::spawn_blocking(move || {
+            let r = this.inspect(&upload.body, &member);
+            (upload, r)
+        })
+        .await
+        .map_err(store_error)?;
+        let inspected = inspected?;
+
+        let (kind, from, document_id, status_code, header_json, response_for) =
+            match &inspected.package {
+                Package::Document { header, .. } => (
+                    "document",
+                    header.from.id.clone(),
+                    header.document_id.clone(),
+                    None,
+                    serde_json::to_string(header).unwrap_or_default(),
+                    None,
+                ),
+                Package::Status(s) => (
+                    "status",
+                    s.from.id.clone(),
+                    s.response_for.document_id.clone(),
+                    s.status.as_ref().map(edxml::write::status_code),
+                    serde_json::to_string(s).unwrap_or_default(),
+                    Some(s.response_for.clone()),
+                ),
+            };
+        let from_id = OrganId::parse(&from).map_err(|e| {
+            unprocessable("edxml_bad_organ_id", format!("Mã định danh cơ quan gửi không hợp lệ: {e}"))
+        })?;
+        if !caller.speaks_for(&from_id) {
+            return Err(problem(
+                StatusCode::FORBIDDEN,
+                "organ_not_allowed",
+                "Sender organ not allowed",
+                format!(
+                    "Thành viên {} không được gửi thay cơ quan có mã định danh {from}. Kiểm tra mã định danh trong From hoặc cấu hình organs của thành viên.",
+                    caller.id
+                ),
+            ));
+        }
+        let dedup_key = match kind {
+            "document" => format!("document|{from}|{document_id}"),
+            _ => format!("status|{from}|{}", upload.sha256),
+        };
+
+        let store = &self.store;
+        let _w = store.writer().await;
+        let mut tx = store.pool().begin().await.map_err(store_error)?;
+        if let Some(row) = sqlx::query("SELECT id, sha256 FROM edocs WHERE dedup_key = $1")
+            .bind(&dedup_key)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(store_error)?
+        {
+            let id: i64 = row.try_get("id").map_err(store_error)?;
+            let sha: String = row.try_get("sha256").map_err(store_error)?;
+            if sha != upload.sha256 {
+                return Err(problem(
+                    StatusCode::CONFLICT,
+                    "document_id_conflict",
+                    "DocumentId already used",
+                    format!(
+                        "Cơ quan {from} đã gửi một văn bản khác với cùng DocumentId {document_id:?} (gói số {id}). Mỗi văn bản phải có DocumentId riêng."
+                    ),
+                )
+                .with_extra("existing_id", id));
+            }
+            let recipients = self.recipients_of(&mut tx, id).await?;
+            return Ok(Accepted {
+                id,
+                kind,
+                document_id,
+                sha256: sha,
+                recipients,
+                duplicate: true,
+            });
+        }
+
+        // Recipients.
+        let mut organs: Vec<String> = Vec::new();
+        match &inspected.package {
+            Package::Document { header, .. } => {
+                for t in &header.to {
+                    if !organs.contains(&t.id) {
+                        organs.push(t.id.clone());
+                    }
+                }
+            }
+            Package::Status(s) => {
+                if s.response_for.organ_id == from {
+                    // The sender speaks about its own document (13: take back): every recipient.
+                    let rows = sqlx::query(
+                        "SELECT DISTINCT d.recipient_organ FROM deliveries d JOIN edocs e ON e.id = d.edoc_id WHERE e.kind = 'document' AND e.from_organ = $1 AND e.document_id = $2",
+                    )
+                    .bind(&from)
+                    .bind(&document_id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                    for r in rows {
+                        organs.push(r.try_get("recipient_organ").map_err(store_error)?);
+                    }
+                } else {
+                    organs.push(s.response_for.organ_id.clone());
+                }
+            }
+        }
+        if organs.is_empty() {
+            return Err(unprocessable(
+                "no_recipients",
+                "Gói tin không có cơ quan nhận (To) nào mà cổng có thể xác định.".into(),
+            ));
+        }
+        let recipients: Vec<Recipient> = organs
+            .iter()
+            .filter_map(|o| self.recipient(o, &caller, &from))
+            .collect();
+
+        let now = now_ms();
+        let id: i64 = sqlx::query(
+            "INSERT INTO edocs (kind, sender, from_organ, document_id, status_code, dedup_key, sha256, size, signer, received_at, header, receipt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        )
+        .bind(kind)
+        .bind(&caller.id)
+        .bind(&from)
+        .bind(&document_id)
+        .bind(&status_code)
+        .bind(&dedup_key)
+        .bind(&upload.sha256)
+        .bind(upload.len as i64)
+        .bind(&inspected.signer)
+        .bind(now)
+        .bind(&header_json)
+        .bind(Vec::<u8>::new())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(store_error)?
+        .try_get("id")
+        .map_err(store_error)?;
+
+        // The exact bytes, in chunks.
+        {
+            use std::io::Read;
+            let mut reader = upload.body.reader().map_err(store_error)?;
+            let mut buf = vec![0u8; self.cfg.chunk_bytes];
+            let mut seq: i64 = 0;
+            loop {
+                let mut filled = 0;
+                while filled < buf.len() {
+                    let n = reader.read(&mut buf[filled..]).map_err(store_error)?;
+                    if n == 0 {
+                        break;
+                    }
+                    filled += n;
+                }
+                if filled == 0 {
+                    break;
+                }
+                sqlx::query("INSERT INTO edoc_chunks (edoc_id, seq, bytes) VALUES ($1, $2, $3)")
+                    .bind(id)
+                    .bind(seq)
+                    .bind(buf[..filled].to_vec())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(store_error)?;
+                seq += 1;
+                if filled < buf.len() {
+                    break;
+                }
+            }
+        }
+
+        for r in &recipients {
+            sqlx::query(
+                "INSERT INTO deliveries (edoc_id, recipient_organ, member, mode, state, order_key, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)",
+            )
+            .bind(id)
+            .bind(&r.organ)
+            .bind(&r.member)
+            .bind(r.mode)
+            .bind(r.state)
+            .bind(&r.order_key)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+        }
+
+        // A status package is recorded on the delivery of the document it answers.
+        if let (Some(rf), Some(code)) = (&response_for, &status_code) {
+            const ALL: &str = "UPDATE deliveries SET status_code = $1, status_at = $2 WHERE edoc_id IN (SELECT id FROM edocs WHERE kind = 'document' AND from_organ = $3 AND document_id = $4)";
+            const OWN: &str = "UPDATE deliveries SET status_code = $1, status_at = $2 WHERE edoc_id IN (SELECT id FROM edocs WHERE kind = 'document' AND from_organ = $3 AND document_id = $4) AND recipient_organ = $5";
+            // A recipient reports on its own delivery; the sender (13) on all of them.
+            let own = rf.organ_id != from;
+            let mut q = sqlx::query(if own { OWN } else { ALL })
+                .bind(code)
+                .bind(now)
+                .bind(&rf.organ_id)
+                .bind(&rf.document_id);
+            if own {
+                q = q.bind(&from);
+            }
+            q.execute(&mut *tx).await.map_err(store_error)?;
+        }
+
+        let states: Vec<(String, &'static str)> =
+            recipients.iter().map(|r| (r.organ.clone(), r.state)).collect();
+        let receipt_doc = receipt::document(&ReceiptFacts {
+            id,
+            kind,
+            sender: &caller.id,
+            from_organ: &from,
+            document_id: &document_id,
+            sha256: &upload.sha256,
+            size: upload.len,
+            received_at: &rfc3339(now),
+            recipients: &states,
+        });
+        let signed = self.signer.sign(&receipt_doc).map_err(store_error)?;
+        sqlx::query("UPDATE edocs SET receipt = $1 WHERE id = $2")
+            .bind(signed)
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?;
+
+        audit::append_in(
+            &mut tx,
+            store.backend(),
+            &Event {
+                kind: "message",
+                actor: caller.id.clone(),
+                action: format!("edoc.accept {kind}"),
+                outcome: "accepted".into(),
+                request_id: request_id.to_owned(),
+                detail: json!({
+                    "id": id,
+                    "from": from,
+                    "document_id": document_id,
+                    "sha256": upload.sha256,
+                    "size": upload.len,
+                    "signed": inspected.signer.is_some(),
+                    "recipients": recipients.iter().map(|r| json!([r.organ, r.state])).collect::<Vec<_>>(),
+                    "warnings": inspected.warnings,
+                }),
+            },
+        )
+        .await
+        .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        drop(_w);
+        if recipients.iter().any(|r| r.mode == "push") {
+            self.wake.notify_waiters();
+        }
+        metrics::counter!("lienthong_edocs_accepted_total", "kind" => kind).increment(1);
+        Ok(Accepted {
+            id,
+            kind,
+            document_id,
+            sha256: upload.sha256.clone(),
+            recipients,
+            duplicate: false,
+        })
+    }
+
+    async fn recipients_of(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        id: i64,
+    ) -> Result<Vec<Recipient>, Problem> {
+        let rows = sqlx::query(
+            "SELECT recipient_organ, member, state FROM deliveries WHERE edoc_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(store_error)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let state: String = r.try_get("state").map_err(store_error)?;
+            out.push(Recipient {
+                organ: r.try_get("recipient_organ").map_err(store_error)?,
+                state: if state == "unroutable" { "unroutable" } else { "queued" },
+                member: r.try_get("member").map_err(store_error)?,
+                mode: "",
+                order_key: None,
+            });
+        }
+        Ok(out)
+    }
+
+    /// `GET /v1/edocs/inbox`: packages for the caller, oldest first, after a cursor.
+    pub async fn inbox(
+        &self,
+        member: &Member,
+        after: i64,
+        limit: i64,
+    ) -> Result<serde_json::Value, Problem> {
+        let rows = sqlx::query(
+            "SELECT d.id AS cursor, d.state, d.recipient_organ, e.id, e.kind, e.from_organ, e.document_id, e.status_code, e.received_at, e.size, e.sha256 FROM deliveries d JOIN edocs e ON e.id = d.edoc_id WHERE d.member = $1 AND d.mode = 'pull' AND d.id > $2 ORDER BY d.id LIMIT $3",
+        )
+        .bind(&member.id)
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await
+        .map_err(store_error)?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut next = after;
+        for r in rows {
+            let g = |e| store_error(e);
+            let cursor: i64 = r.try_get("cursor").map_err(g)?;
+            next = cursor;
+            items.push(json!({
+                "cursor": cursor,
+                "id": r.try_get::<i64, _>("id").map_err(g)?,
+                "kind": r.try_get::<String, _>("kind").map_err(g)?,
+                "from": r.try_get::<String, _>("from_organ").map_err(g)?,
+                "to": r.try_get::<String, _>("recipient_organ").map_err(g)?,
+                "document_id": r.try_get::<String, _>("document_id").map_err(g)?,
+                "status_code": r.try_get::<Option<String>, _>("status_code").map_err(g)?,
+                "received_at": rfc3339(r.try_get::<i64, _>("received_at").map_err(g)?),
+                "size": r.try_get::<i64, _>("size").map_err(g)?,
+                "sha256": r.try_get::<String, _>("sha256").map_err(g)?,
+                "state": r.try_get::<String, _>("state").map_err(g)?,
+            }));
+        }
+        Ok(json!({ "items": items, "next_after": next }))
+    }
+
+    /// Who may read package `id`: its sender, or a member it is delivered to. Returns the
+    /// sender member id.
+    async fn authorize_read(&self, member: &Member, id: i64) -> Result<String, Problem> {
+        let row = sqlx::query("SELECT sender FROM edocs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.store.pool())
+            .await
+            .map_err(store_error)?;
+        let Some(row) = row else {
+            return Err(edoc_not_found(id));
+        };
+        let sender: String = row.try_get("sender").map_err(store_error)?;
+        if sender == member.id {
+            return Ok(sender);
+        }
+        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM deliveries WHERE edoc_id = $1 AND member = $2")
+            .bind(id)
+            .bind(&member.id)
+            .fetch_one(self.store.pool())
+            .await
+            .map_err(store_error)?
+            .try_get("n")
+            .map_err(store_error)?;
+        if n == 0 {
+            // Same answer as a missing package: do not reveal other members' traffic.
+            return Err(edoc_not_found(id));
+        }
+        Ok(sender)
+    }
+
+    /// The stored package, chunk by chunk, as a streaming body. Marks pull deliveries fetched.
+    pub async fn package(&self, member: &Member, id: i64) -> Result<axum::body::Body, Problem> {
+        self.authorize_read(member, id).await?;
+        {
+            let _w = self.store.writer().await;
+            sqlx::query("UPDATE deliveries SET state = 'delivered', delivered_at = $1 WHERE edoc_id = $2 AND member = $3 AND mode = 'pull' AND state = 'queued'")
+                .bind(now_ms())
+                .bind(id)
+                .bind(&member.id)
+                .execute(self.store.pool())
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(chunk_body(self.store.clone(), id))
+    }
+
+    /// `POST /v1/edocs/{id}/ack`.
+    pub async fn ack(
+        &self,
+        member: &Member,
+        id: i64,
+        done: bool,
+        reason: Option<String>,
+        request_id: &str,
+    ) -> Result<serde_json::Value, Problem> {
+        let _w = self.store.writer().await;
+        let mut tx = self.store.pool().begin().await.map_err(store_error)?;
+        let state = if done { "acked" } else { "failed" };
+        let n = sqlx::query("UPDATE deliveries SET state = $1, acked_at = $2, ack_reason = $3, delivered_at = COALESCE(delivered_at, $2) WHERE edoc_id = $4 AND member = $5 AND mode = 'pull'")
+            .bind(state)
+            .bind(now_ms())
+            .bind(&reason)
+            .bind(id)
+            .bind(&member.id)
+            .execute(&mut *tx)
+            .await
+            .map_err(store_error)?
+            .rows_affected();
+        if n == 0 {
+            return Err(edoc_not_found(id));
+        }
+        audit::append_in(
+            &mut tx,
+            self.store.backend(),
+            &Event {
+                kind: "message",
+                actor: member.id.clone(),
+                action: "edoc.ack".into(),
+                outcome: state.into(),
+                request_id: request_id.to_owned(),
+                detail: json!({ "id": id, "reason": reason }),
+            },
+        )
+        .await
+        .map_err(store_error)?;
+        tx.commit().await.map_err(store_error)?;
+        Ok(json!({ "id": id, "state": state }))
+    }
+
+    /// `GET /v1/edocs/{id}/deliveries`, for the sender.
+    pub async fn deliveries(&self, member: &Member, id: i64) -> Result<serde_json::Value, Problem> {
+        let sender = self.authorize_read(member, id).await?;
+        if sender != member.id {
+            return Err(edoc_not_found(id));
+        }
+        let rows = sqlx::query("SELECT recipient_organ, member, mode, state, attempts, last_error, status_code, status_at, created_at, delivered_at, acked_at, ack_reason FROM deliveries WHERE edoc_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(self.store.pool())
+            .await
+            .map_err(store_error)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let g = |e| store_error(e);
+            let t = |k: &str| -> Result<Option<String>, Problem> {
+                Ok(r.try_get::<Option<i64>, _>(k).map_err(store_error)?.map(rfc3339))
+            };
+            out.push(json!({
+                "organ": r.try_get::<String, _>("recipient_organ").map_err(g)?,
+                "member": r.try_get::<Option<String>, _>("member").map_err(g)?,
+                "mode": r.try_get::<String, _>("mode").map_err(g)?,
+                "state": r.try_get::<String, _>("state").map_err(g)?,
+                "attempts": r.try_get::<i64, _>("attempts").map_err(g)?,
+                "last_error": r.try_get::<Option<String>, _>("last_error").map_err(g)?,
+                "status_code": r.try_get::<Option<String>, _>("status_code").map_err(g)?,
+                "status_at": t("status_at")?,
+                "created_at": t("created_at")?,
+                "delivered_at": t("delivered_at")?,
+                "acked_at": t("acked_at")?,
+                "ack_reason": r.try_get::<Option<String>, _>("ack_reason").map_err(g)?,
+            }));
+        }
+        Ok(json!({ "id": id, "deliveries": out }))
+    }
+
+    /// `GET /v1/edocs/{id}/receipt`, for the sender.
+    pub async fn receipt(&self, member: &Member, id: i64) -> Result<Vec<u8>, Problem> {
+        let sender = self.authorize_read(member, id).await?;
+        if sender != member.id {
+            return Err(edoc_not_found(id));
+        }
+        sqlx::query("SELECT receipt FROM edocs WHERE id = $1")
+            .bind(id)
+            .fetch_one(self.store.pool())
+            .await
+            .map_err(store_error)?
+            .try_get("receipt")
+            .map_err(store_error)
+    }
+}
+
+pub fn edoc_not_found(id: i64) -> Problem {
+    problem(
+        StatusCode::NOT_FOUND,
+        "edoc_not_found",
+        "Package not found",
+        format!("Không có gói tin số {id} mà thành viên này được xem."),
+    )
+}
+
+/// A response body that reads the package's chunks one at a time.
+pub fn chunk_body(store: Store, id: i64) -> axum::body::Body {
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<axum::body::Bytes, std::io::Error>>(2);
+    tokio::spawn(async move {
+        let mut seq: i64 = 0;
+        loop {
+            let row = sqlx::query("SELECT bytes FROM edoc_chunks WHERE edoc_id = $1 AND seq = $2")
+                .bind(id)
+                .bind(seq)
+                .fetch_optional(store.pool())
+                .await;
+            let item = match row {
+                Ok(Some(r)) => match r.try_get::<Vec<u8>, _>("bytes") {
+                    Ok(b) => Ok(axum::body::Bytes::from(b)),
+                    Err(e) => Err(std::io::Error::other(e.to_string())),
+                },
+                Ok(None) => break,
+                Err(e) => Err(std::io::Error::other(e.to_string())),
+            };
+            let stop = item.is_err();
+            if tx.send(item).await.is_err() || stop {
+                break;
+            }
+            seq += 1;
+        }
+    });
+    axum::body::Body::new(ChannelBody { rx })
+}
+
+struct ChannelBody {
+    rx: tokio::sync::mpsc::Receiver<Result<axum::body::Bytes, std::io::Error>>,
+}
+
+impl http_body::Body for ChannelBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        self.rx
+            .poll_recv(cx)
+            .map(|o| o.map(|r| r.map(http_body::Frame::data)))
+    }
+}
+
+/// All bytes of a stored package (for pushes).
+pub async fn package_bytes(store: &Store, id: i64) -> Result<Vec<u8>, sqlx::Error> {
+    let rows = sqlx::query("SELECT bytes FROM edoc_chunks WHERE edoc_id = $1 ORDER BY seq")
+        .bind(id)
+        .fetch_all(store.pool())
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        out.extend_from_slice(&r.try_get::<Vec<u8>, _>("bytes")?);
+    }
+    Ok(out)
+}
+
+/// Backend-specific SQL fragment for claiming work.
+pub fn skip_locked(b: Backend) -> &'static str {
+    match b {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    }
+}

@@ -1,0 +1,230 @@
+//! Document exchange end to end, with real processes: two gateways (province H99 and province
+//! H98) on one test PKI, agencies that pull and an agency that is pushed to.
+
+mod common;
+
+use common::edoc::*;
+use common::{client_config, Gateway};
+use serde_json::Value;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const A: &str = "000.00.00.H99"; // vpubnd, province H99, pull
+const B: &str = "000.00.01.H99"; // sonv, province H99, pull
+const C: &str = "000.00.05.H98"; // sotc98, province H98, push (behind the second gateway)
+
+fn client(pki: &Path, member: &str) -> reqwest::Client {
+    let cfg = client_config(pki, Some(pki.join("members").join(member)), &[b"h2", b"http/1.1"]);
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(cfg)
+        .build()
+        .unwrap()
+}
+
+async fn post(c: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, Value) {
+    let r = c
+        .post(url)
+        .header("content-type", "application/xml")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+async fn get_json(c: &reqwest::Client, url: &str) -> Value {
+    let r = c.get(url).send().await.unwrap();
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+async fn wait_for<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !f().await {
+        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_exchange_a_document_and_statuses_come_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = shared_pki(
+        dir.path(),
+        &[
+            ("vpubnd", "agency", A),
+            ("sonv", "agency", B),
+            ("sotc98", "agency", C),
+            ("gw99", "peer", "H99"),
+            ("gw98", "peer", "H98"),
+        ],
+    );
+    let receiver = PushReceiver::start(&pki).await;
+    let (p1, p2) = (free_port(), free_port());
+    let cfg1 = gateway_config(
+        &dir.path().join("gw99"),
+        &pki,
+        "gw99",
+        p1,
+        &[
+            member_toml("vpubnd", "agency", &[A], ""),
+            member_toml("sonv", "agency", &[B], "unsigned_status = true"),
+            member_toml(
+                "gw98",
+                "peer",
+                &["H98"],
+                &format!("delivery = \"push\"\nendpoint = \"https://127.0.0.1:{p2}/v1/edocs\""),
+            ),
+        ]
+        .concat(),
+        "",
+    );
+    let cfg2 = gateway_config(
+        &dir.path().join("gw98"),
+        &pki,
+        "gw98",
+        p2,
+        &[
+            member_toml(
+                "sotc98",
+                "agency",
+                &[C],
+                &format!("delivery = \"push\"\nendpoint = \"{}\"", receiver.url),
+            ),
+            member_toml(
+                "gw99",
+                "peer",
+                &["H99"],
+                &format!("delivery = \"push\"\nendpoint = \"https://127.0.0.1:{p1}/v1/edocs\""),
+            ),
+        ]
+        .concat(),
+        "",
+    );
+    let g1 = Gateway::spawn(&dir.path().join("gw99"), &cfg1);
+    let g2 = Gateway::spawn(&dir.path().join("gw98"), &cfg2);
+
+    let a = client(&pki, "vpubnd");
+    let b = client(&pki, "sonv");
+    let c = client(&pki, "sotc98");
+
+    // A sends one signed package to B (same province, pull) and C (other province, push).
+    let signed = sign_as(&pki, "vpubnd", &document(A, &[B, C], "45/UBND-VP", "Kính gửi các cơ quan"));
+    let (status, v) = post(&a, &g1.url("/v1/edocs"), signed.clone()).await;
+    assert_eq!(status, 202, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let doc_id = document_id(A, "45/UBND-VP");
+    assert_eq!(v["document_id"], doc_id);
+    let recipients: Vec<(String, String)> = v["recipients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["organ"].as_str().unwrap().into(), r["member"].as_str().unwrap().into()))
+        .collect();
+    assert_eq!(
+        recipients,
+        vec![(B.to_string(), "sonv".to_string()), (C.to_string(), "gw98".to_string())]
+    );
+    // The same package again: the original id, nothing new.
+    let (status, again) = post(&a, &g1.url("/v1/edocs"), signed.clone()).await;
+    assert_eq!((status, again["id"].as_i64()), (200, Some(id)), "{again}");
+
+    // B pulls it: identical bytes.
+    let inbox = get_json(&b, &g1.url("/v1/edocs/inbox")).await;
+    let items = inbox["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{inbox}");
+    assert_eq!(items[0]["id"].as_i64(), Some(id));
+    assert_eq!(items[0]["from"], A);
+    let got = b.get(g1.url(&format!("/v1/edocs/{id}"))).send().await.unwrap();
+    assert_eq!(got.status(), 200);
+    assert_eq!(got.bytes().await.unwrap().to_vec(), signed, "B received different bytes");
+    let ack = b
+        .post(g1.url(&format!("/v1/edocs/{id}/ack")))
+        .json(&serde_json::json!({"result": "done"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ack.status(), 200);
+
+    // C is pushed to through the second gateway: identical bytes.
+    wait_for("the push to C", || {
+        let got = receiver.got.clone();
+        async move { !got.lock().unwrap().is_empty() }
+    })
+    .await;
+    assert_eq!(receiver.got.lock().unwrap()[0].1, signed, "C received different bytes");
+
+    // B answers 01 then 03 (unsigned, allowed by its member policy); C answers 01 then 03 signed.
+    for code in ["01", "03"] {
+        let (s, v) = post(&b, &g1.url("/v1/edocs"), status_package(B, A, &doc_id, code)).await;
+        assert_eq!(s, 202, "{v}");
+        let st = sign_as(&pki, "sotc98", &status_package(C, A, &doc_id, code));
+        let (s, v) = post(&c, &g2.url("/v1/edocs"), st).await;
+        assert_eq!(s, 202, "{v}");
+        assert_eq!(v["recipients"][0]["member"], "gw99", "{v}");
+    }
+    // A's deliveries view shows both recipients at 03.
+    let deliveries_url = g1.url(&format!("/v1/edocs/{id}/deliveries"));
+    wait_for("both recipients at status 03", || {
+        let (a, u) = (a.clone(), deliveries_url.clone());
+        async move {
+            let v = get_json(&a, &u).await;
+            v["deliveries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|d| d["status_code"] == "03")
+        }
+    })
+    .await;
+    let v = get_json(&a, &deliveries_url).await;
+    let d = v["deliveries"].as_array().unwrap();
+    assert_eq!(d[0]["organ"], B);
+    assert_eq!(d[0]["state"], "acked");
+    assert_eq!(d[1]["organ"], C);
+    assert_eq!(d[1]["state"], "delivered");
+    // A can pull the four status packages, and its receipt verifies against the gateway's CA.
+    let inbox = get_json(&a, &g1.url("/v1/edocs/inbox")).await;
+    let kinds: Vec<&str> = inbox["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, vec!["status"; 4], "{inbox}");
+    let receipt = a
+        .get(g1.url(&format!("/v1/edocs/{id}/receipt")))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&receipt);
+    let sha = hex::encode(openssl::sha::sha256(&signed));
+    assert!(text.contains(&sha), "{text}");
+    let receipt_file = dir.path().join("receipt.xml");
+    std::fs::write(&receipt_file, &receipt).unwrap();
+    let out = std::process::Command::new("xmlsec1")
+        .args(["--verify", "--trusted-pem"])
+        .arg(pki.join("ca.pem"))
+        .arg("--untrusted-pem")
+        .arg(pki.join("intermediate.pem"))
+        .arg(&receipt_file)
+        .output()
+        .expect("xmlsec1");
+    assert!(out.status.success(), "receipt: {}", String::from_utf8_lossy(&out.stderr));
+    // Other members see nothing of it.
+    let c_on_g1 = b.get(g1.url(&format!("/v1/edocs/{id}/deliveries"))).send().await.unwrap();
+    assert_eq!(c_on_g1.status(), 404);
+
+    for g in [&g1, &g2] {
+        let out = g.cli(&["audit", "verify"]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+}
