@@ -28,6 +28,9 @@ pub fn run(args: &VerifyArgs) -> ExitCode {
     if args.no_sha1 {
         trust.policy.allow_sha1 = false;
     }
+    if let Some(secs) = args.grace {
+        trust.grace = std::time::Duration::from_secs(secs);
+    }
     match (args.revocation.as_deref(), &args.ocsp) {
         (Some("off"), _) => trust.revocation = Revocation::Off,
         (_, Some(url)) => {

@@ -2,63 +2,16 @@
 //! single changed byte in a signed part fails in both. xmlsec1 must be installed (`.ci/run`
 //! installs it); a missing oracle fails the test.
 
+#[path = "common/xmlsec.rs"]
+mod xmlsec;
+
 use lienthong::dsig::verify::{verify, DsigError, Policy};
 use std::path::Path;
 use std::process::Command;
-
-const RSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256";
-const ECDSA_SHA256: &str = "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256";
-const C14N: &str = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
-const EXC: &str = "http://www.w3.org/2001/10/xml-exc-c14n#";
-
-fn template(sig_alg: &str, c14n: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?>
-<edXML:edXMLEnvelope xmlns:edXML="http://www.mic.gov.vn/TBT/QCVN_102_2016" xmlns:xlink="http://www.w3.org/1999/xlink">
-  <edXML:edXMLHeader>
-    <edXML:MessageHeader>
-      <edXML:From><edXML:OrganId>000.00.00.H99</edXML:OrganId><edXML:OrganName>UBND tỉnh Ví Dụ</edXML:OrganName></edXML:From>
-      <edXML:To><edXML:OrganId>000.00.01.H99</edXML:OrganId></edXML:To>
-      <edXML:Code><edXML:CodeNumber>45</edXML:CodeNumber><edXML:CodeNotation>UBND-VP</edXML:CodeNotation></edXML:Code>
-      <edXML:Subject>Về việc thử nghiệm chữ ký số &amp; "liên thông"</edXML:Subject>
-    </edXML:MessageHeader>
-    <Signature xmlns="http://www.w3.org/2000/09/xmldsig#"><SignedInfo><CanonicalizationMethod Algorithm="{c14n}"/><SignatureMethod Algorithm="{sig_alg}"/><Reference URI=""><Transforms><Transform Algorithm="http://www.w3.org/2000/09/xmldsig#enveloped-signature"/><Transform Algorithm="{c14n}"/></Transforms><DigestMethod Algorithm="http://www.w3.org/2001/04/xmlenc#sha256"/><DigestValue/></Reference></SignedInfo><SignatureValue/><KeyInfo><X509Data/></KeyInfo></Signature>
-  </edXML:edXMLHeader>
-  <edXML:edXMLBody>
-    <edXML:AttachmentEncoded ContentId="1" ContentType="text/plain" xlink:title="a.txt">VsSDbiBi4bqjbiB0aOG7rSBuZ2hp4buHbQ==</edXML:AttachmentEncoded>
-  </edXML:edXMLBody>
-</edXML:edXMLEnvelope>
-"#
-    )
-}
-
-fn xmlsec1(args: &[&str]) -> std::process::Output {
-    Command::new("xmlsec1")
-        .args(args)
-        .output()
-        .expect("xmlsec1 not found: install the xmlsec1 package (the oracle)")
-}
-
-/// A dev PKI (`lienthong pki dev-init`) for the repository's sandbox members, in `dir/pki`.
-fn dev_pki(dir: &Path) -> std::path::PathBuf {
-    let pki = dir.join("pki");
-    let out = Command::new(env!("CARGO_BIN_EXE_lienthong"))
-        .args([
-            "--config",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/config/lienthong.toml"),
-            "pki",
-            "dev-init",
-        ])
-        .arg(&pki)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    pki
-}
+use xmlsec::{
+    dev_pki, sign_with_xmlsec, template, xmlsec1, xmlsec_sign, OcspResponder, C14N, ECDSA_SHA256,
+    EXC, RSA_SHA256,
+};
 
 fn xmlsec_verifies(pki: &Path, file: &Path) -> bool {
     let out = xmlsec1(&[
@@ -151,50 +104,6 @@ fn lienthong_verify(args: &[&std::ffi::OsStr]) -> (Option<i32>, serde_json::Valu
         .unwrap();
     let v = serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null);
     (out.status.code(), v)
-}
-
-/// `xmlsec1 --sign` the template text with `key`/`cert` (PEM files); returns the signed file.
-fn xmlsec_sign(
-    dir: &Path,
-    key: &Path,
-    cert: &Path,
-    template_text: &str,
-    name: &str,
-) -> std::path::PathBuf {
-    let tmpl = dir.join(format!("{name}.tmpl.xml"));
-    std::fs::write(&tmpl, template_text).unwrap();
-    let signed = dir.join(format!("{name}.xml"));
-    let keyarg = format!("{},{}", key.display(), cert.display());
-    let out = xmlsec1(&[
-        "--sign",
-        "--privkey-pem",
-        &keyarg,
-        "--output",
-        signed.to_str().unwrap(),
-        tmpl.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "xmlsec1 --sign: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    signed
-}
-
-/// Sign the edXML template with xmlsec1; the dev PKI's signing keys are RSA, its TLS keys EC.
-fn sign_with_xmlsec(dir: &Path, key: &Path, cert: &Path, name: &str) -> std::path::PathBuf {
-    let pem = std::fs::read(key).unwrap();
-    let is_rsa = openssl::pkey::PKey::private_key_from_pem(&pem)
-        .unwrap()
-        .rsa()
-        .is_ok();
-    xmlsec_sign(
-        dir,
-        key,
-        cert,
-        &template(if is_rsa { RSA_SHA256 } else { ECDSA_SHA256 }, EXC),
-        name,
-    )
 }
 
 /// `lienthong verify` on files written by other tools: the Phaos vector and xmlsec1's output.
@@ -509,47 +418,8 @@ fn ocsp_status_from_openssl_responder() {
     std::fs::write(trust.join("root.crl.pem"), root_crl).unwrap();
     std::fs::copy(pki.join("intermediate.pem"), inter.join("intermediate.pem")).unwrap();
 
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut responder = Command::new("openssl")
-        .args(["ocsp", "-index"])
-        .arg(pki.join("ocsp/index.txt"))
-        .args(["-port", &port.to_string(), "-rsigner"])
-        .arg(pki.join("ocsp/responder.pem"))
-        .arg("-rkey")
-        .arg(pki.join("ocsp/responder.key"))
-        .arg("-CA")
-        .arg(pki.join("intermediate.pem"))
-        .args(["-nmin", "5"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("openssl not found: install the openssl package (the OCSP responder)");
-    // The responder serves one connection at a time: wait for its own "ready" line instead of
-    // probing the port (a probe connection would hold it up).
-    let stderr = responder.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
-    loop {
-        let line = rx
-            .recv_timeout(std::time::Duration::from_secs(10))
-            .expect("openssl ocsp did not start");
-        if line.contains("waiting for OCSP client connections") {
-            break;
-        }
-    }
-    let url = format!("http://127.0.0.1:{port}/");
+    let mut responder = OcspResponder::start(&pki, 5);
+    let url = responder.url();
     let os = |s: &str| std::ffi::OsString::from(s);
     let run = |file: &Path, url: &str| {
         lienthong_verify(&[
@@ -571,9 +441,16 @@ fn ocsp_status_from_openssl_responder() {
     );
     let (code, v) = run(&good, &url);
     assert_eq!(code, Some(0), "{v}");
+    // The responder's answer (-nmin 5) carries a nextUpdate; the intermediate's CRL (30 days)
+    // lasts longer, so the report's nextUpdate is the OCSP one.
+    let next = v["revocation"]["next_update"].as_str().unwrap_or_default();
+    let next = chrono::DateTime::parse_from_rfc3339(next).expect("next_update in RFC 3339");
+    let in_secs = next.timestamp() - chrono::Utc::now().timestamp();
+    assert!((200..=330).contains(&in_secs), "{v}");
     assert_eq!(
         v["revocation"],
-        serde_json::json!({"status": "good", "method": "ocsp+crl"})
+        serde_json::json!({"status": "good", "method": "ocsp+crl", "source": "ocsp",
+            "next_update": v["revocation"]["next_update"].clone()})
     );
     // Without OCSP the intermediate's CRL is missing from --trust: fail closed.
     let (code, v) = lienthong_verify(&[
@@ -604,8 +481,7 @@ fn ocsp_status_from_openssl_responder() {
     );
     assert_eq!(v["revocation"]["status"], "revoked");
 
-    let _ = responder.kill();
-    let _ = responder.wait();
+    responder.kill();
     // Responder down: no status, no trust.
     let (code, v) = run(&good, &url);
     assert_eq!(

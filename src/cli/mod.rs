@@ -91,6 +91,11 @@ pub struct VerifyArgs {
     /// above it are still checked against CRLs from --trust. Status is as of now, whatever --at says
     #[arg(long, value_name = "URL")]
     pub ocsp: Option<String>,
+    /// How long past its nextUpdate a CRL (or an OCSP answer cached in this run) may still be
+    /// used, with a warning; 0 = strictly fail closed [default: 3600, or trust.grace_secs of
+    /// --config]
+    #[arg(long, value_name = "SECS")]
+    pub grace: Option<u64>,
     /// Refuse legacy RSA-SHA1 / SHA-1 (allowed with a warning by default)
     #[arg(long)]
     pub no_sha1: bool,

@@ -250,9 +250,7 @@ fn write_leaf(dir: &Path, stem: &str, leaf: &Issued, chain: &[&X509]) -> Result<
 }
 
 fn unix_of(t: &openssl::asn1::Asn1TimeRef) -> Result<i64, DevPkiError> {
-    let epoch = Asn1Time::from_unix(0)?;
-    let d = epoch.diff(t)?;
-    Ok(i64::from(d.days) * DAY + i64::from(d.secs))
+    Ok(super::cache::unix_of(t)?)
 }
 
 fn index_time(unix: i64) -> String {

@@ -1,7 +1,10 @@
 //! OCSP (RFC 6960) over plain HTTP POST: request for one certificate, response signature and
-//! responder authorisation checked by openssl, freshness checked, status returned. Any failure
-//! is `Unknown`, which callers treat as "no trust" (fail closed).
+//! responder authorisation checked by openssl, status returned with its `thisUpdate` and
+//! `nextUpdate`. Freshness is judged by the caller against its own clock
+//! ([`super::cache::RevocationCache::resolve`]); any failure is a [`FetchError`], which callers
+//! treat as "no trust" (fail closed) unless a cached answer is still within grace.
 
+use super::cache::{unix_of_generalized, Answer, CertStatus, FetchError};
 use openssl::hash::MessageDigest;
 use openssl::ocsp::{
     OcspCertId, OcspCertStatus, OcspFlag, OcspRequest, OcspResponse, OcspResponseStatus,
@@ -12,14 +15,6 @@ use openssl::x509::X509;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum OcspOutcome {
-    Good,
-    Revoked,
-    /// No usable answer (responder down, error status, bad signature, stale, unknown cert).
-    Unknown(String),
-}
 
 const MAX_RESPONSE: u64 = 1 << 20;
 
@@ -79,38 +74,27 @@ fn http_post(url: &str, body: &[u8], timeout: Duration) -> Result<Vec<u8>, Strin
 }
 
 /// Ask `url` about `cert` (issued by `issuer`). `anchors` and `intermediates` verify the
-/// response's signature and the responder's authority.
-pub fn check(
+/// response's signature and the responder's authority. The answer's times are not judged here.
+pub fn query(
     cert: &X509,
     issuer: &X509,
     url: &str,
     anchors: &[X509],
     intermediates: &[X509],
     timeout: Duration,
-) -> OcspOutcome {
-    match check_inner(cert, issuer, url, anchors, intermediates, timeout) {
-        Ok(o) => o,
-        Err(e) => OcspOutcome::Unknown(e),
-    }
-}
-
-fn check_inner(
-    cert: &X509,
-    issuer: &X509,
-    url: &str,
-    anchors: &[X509],
-    intermediates: &[X509],
-    timeout: Duration,
-) -> Result<OcspOutcome, String> {
-    let e = |e: openssl::error::ErrorStack| e.to_string();
+) -> Result<Answer, FetchError> {
+    let e = |e: openssl::error::ErrorStack| FetchError::Unavailable(e.to_string());
     let id = || OcspCertId::from_cert(MessageDigest::sha1(), cert, issuer).map_err(e);
     let mut req = OcspRequest::new().map_err(e)?;
     req.add_id(id()?).map_err(e)?;
     let der = req.to_der().map_err(e)?;
-    let body = http_post(url, &der, timeout)?;
+    let body = http_post(url, &der, timeout).map_err(FetchError::Unavailable)?;
     let resp = OcspResponse::from_der(&body).map_err(e)?;
     if resp.status() != OcspResponseStatus::SUCCESSFUL {
-        return Err(format!("OCSP response status {}", resp.status().as_raw()));
+        return Err(FetchError::Unavailable(format!(
+            "OCSP response status {}",
+            resp.status().as_raw()
+        )));
     }
     let basic = resp.basic().map_err(e)?;
     let mut sb = X509StoreBuilder::new().map_err(e)?;
@@ -124,17 +108,42 @@ fn check_inner(
     }
     basic
         .verify(&certs, &store, OcspFlag::empty())
-        .map_err(|err| format!("response signature: {err}"))?;
+        .map_err(|err| FetchError::Unavailable(format!("response signature: {err}")))?;
     let id = id()?;
     let status = basic
         .find_status(&id)
-        .ok_or("response does not cover the certificate")?;
-    status
-        .check_validity(300, None)
-        .map_err(|err| format!("stale response: {err}"))?;
-    Ok(match status.status {
-        OcspCertStatus::GOOD => OcspOutcome::Good,
-        OcspCertStatus::REVOKED => OcspOutcome::Revoked,
-        _ => OcspOutcome::Unknown("responder does not know the certificate".into()),
+        .ok_or_else(|| FetchError::Unavailable("response does not cover the certificate".into()))?;
+    let status_of = match status.status {
+        OcspCertStatus::GOOD => CertStatus::Good,
+        OcspCertStatus::REVOKED => CertStatus::Revoked,
+        _ => {
+            return Err(FetchError::Unknown(
+                "responder does not know the certificate".into(),
+            ))
+        }
+    };
+    Ok(Answer {
+        status: status_of,
+        this_update: unix_of_generalized(status.this_update).map_err(e)?,
+        next_update: status
+            .next_update()
+            .map(unix_of_generalized)
+            .transpose()
+            .map_err(e)?,
     })
+}
+
+/// The cache key of `cert`'s status: its issuer's name and public key and its serial number
+/// (what an OCSP CertID names), hashed.
+pub fn cache_key(cert: &X509, issuer: &X509) -> Result<Vec<u8>, openssl::error::ErrorStack> {
+    let mut h = openssl::sha::Sha256::new();
+    for part in [
+        issuer.subject_name().to_der()?,
+        issuer.public_key()?.public_key_to_der()?,
+        cert.serial_number().to_bn()?.to_vec(),
+    ] {
+        h.update(&(part.len() as u64).to_be_bytes());
+        h.update(&part);
+    }
+    Ok(h.finish().to_vec())
 }

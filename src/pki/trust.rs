@@ -3,21 +3,29 @@
 //! signer to organ identifiers (default rule: organ ids in the subject OU; plus configured
 //! bindings by fingerprint or subject), then whether the signer speaks for the `From` organ.
 
-use super::validate::{self, ChainReport, Revocation, TrustStore, DEFAULT_SIGNING_EKUS};
+use super::cache::RevocationCache;
+use super::validate::{
+    self, ChainReport, Revocation, RevocationCheck, TrustStore, DEFAULT_SIGNING_EKUS,
+};
 use crate::config::{Config, TrustCfg};
 use crate::dsig::verify::{Policy, Verified};
 use crate::members::{CertBinding, ClientCert, Fingerprint};
 use openssl::x509::X509;
 use serde::Serialize;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Anchors, revocation method, signature policy and signer bindings.
 pub struct Trust {
     pub store: TrustStore,
     pub revocation: Revocation,
+    /// How long past its `nextUpdate` an OCSP answer or CRL may still be used when no fresher
+    /// one can be had (`trust.grace_secs`); zero is strictly fail closed.
+    pub grace: Duration,
     pub policy: Policy,
     pub ou_binding: bool,
     bindings: Vec<(CertBinding, Vec<String>)>,
+    cache: Arc<RevocationCache>,
 }
 
 /// Who signed, as reported.
@@ -49,10 +57,17 @@ impl Trust {
         Trust {
             store,
             revocation,
+            grace: Duration::from_secs(TrustCfg::default().grace_secs),
             policy: Policy::default(),
             ou_binding: true,
             bindings: Vec::new(),
+            cache: Arc::new(RevocationCache::default()),
         }
+    }
+
+    /// The cache of OCSP answers, shared by every assessment with this trust.
+    pub fn cache(&self) -> &Arc<RevocationCache> {
+        &self.cache
     }
 
     /// From the `[trust]` section (paths as configured, defaults from the dev PKI).
@@ -79,8 +94,9 @@ impl Trust {
         Ok(t)
     }
 
-    /// Signature policy and bindings from `[trust]` (anchors untouched).
+    /// Signature policy, grace and bindings from `[trust]` (anchors untouched).
     pub fn apply_policy(&mut self, t: &TrustCfg) -> Result<(), String> {
+        self.grace = Duration::from_secs(t.grace_secs);
         self.policy.allow_sha1 = t.allow_sha1;
         self.ou_binding = t.ou_binding;
         self.bindings.clear();
@@ -88,7 +104,9 @@ impl Trust {
             let binding = match (&b.fingerprint, &b.subject) {
                 (Some(fp), None) => CertBinding::Fingerprint(Fingerprint::parse(fp)?),
                 (None, Some(s)) => CertBinding::subject(s)?,
-                _ => return Err("trust.bindings: give exactly one of fingerprint or subject".into()),
+                _ => {
+                    return Err("trust.bindings: give exactly one of fingerprint or subject".into())
+                }
             };
             self.bindings.push((binding, b.organs.clone()));
         }
@@ -126,8 +144,13 @@ impl Trust {
         organs
     }
 
-    /// Judge a verified signature at unix time `at`.
+    /// Judge a verified signature at unix time `at`, revocation status as of the real clock.
     pub fn assess(&self, v: &Verified, at: i64) -> Assessment {
+        self.assess_as_of(v, at, chrono::Utc::now().timestamp())
+    }
+
+    /// Judge a verified signature at unix time `at`, revocation status as of unix time `now`.
+    pub fn assess_as_of(&self, v: &Verified, at: i64, now: i64) -> Assessment {
         let signer = &v.certificates[0];
         let report: ChainReport = validate::validate(
             signer,
@@ -136,6 +159,11 @@ impl Trust {
             at,
             &self.revocation,
             &DEFAULT_SIGNING_EKUS,
+            &RevocationCheck {
+                cache: &self.cache,
+                now,
+                grace: i64::try_from(self.grace.as_secs()).unwrap_or(i64::MAX),
+            },
         );
         let organs = self.organs_of(signer);
         let mut reasons = report.reasons;

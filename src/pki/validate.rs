@@ -1,13 +1,17 @@
 //! Signer certificate validation: chain to a trust anchor (intermediates from the message or a
 //! pool), validity at the verification time, key usage / extended key usage policy, revocation
-//! by CRL (fail closed: no status is no trust), and the binding of the signer to organ ids.
+//! by CRL or OCSP (fail closed: no status is no trust, except a status past its `nextUpdate` but
+//! within the configured grace, which is used with a warning: [`super::cache`]), and the binding
+//! of the signer to organ ids.
 
+use super::cache::{self, Answer, CertStatus, RevocationCache, Status, Verdict, Window};
 use foreign_types_shared::ForeignTypeRef;
 use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
 use openssl::x509::{X509Crl, X509StoreContext, X509};
 use serde::Serialize;
+use std::os::raw::c_int;
 use std::path::Path;
 
 extern "C" {
@@ -15,7 +19,26 @@ extern "C" {
     fn X509_STORE_add_crl(
         store: *mut openssl_sys::X509_STORE,
         crl: *mut openssl_sys::X509_CRL,
-    ) -> std::os::raw::c_int;
+    ) -> c_int;
+    fn X509_STORE_set_verify_cb(
+        store: *mut openssl_sys::X509_STORE,
+        cb: Option<extern "C" fn(c_int, *mut openssl_sys::X509_STORE_CTX) -> c_int>,
+    );
+}
+
+/// Lets OpenSSL use a CRL whatever its dates (`thisUpdate` / `nextUpdate` against the
+/// verification time): their freshness is judged afterwards against the current time, with
+/// grace ([`crl_verdict`]). Every other error stands.
+extern "C" fn crl_dates_judged_later(ok: c_int, ctx: *mut openssl_sys::X509_STORE_CTX) -> c_int {
+    if ok != 0 {
+        return ok;
+    }
+    // SAFETY: OpenSSL passes the live context of the verification in progress.
+    let err = unsafe { openssl_sys::X509_STORE_CTX_get_error(ctx) };
+    match err {
+        openssl_sys::X509_V_ERR_CRL_HAS_EXPIRED | openssl_sys::X509_V_ERR_CRL_NOT_YET_VALID => 1,
+        _ => ok,
+    }
 }
 
 /// id-kp-documentSigning (RFC 9336) and emailProtection: accepted EKUs for document signers.
@@ -163,6 +186,69 @@ pub struct RevocationReport {
     /// `good`, `revoked`, `unknown` or `not_checked`.
     pub status: &'static str,
     pub method: &'static str,
+    /// Where the signer's status came from: `crl`, `ocsp` (asked just now) or `cache` (an OCSP
+    /// answer asked earlier). Absent when not checked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source: Option<&'static str>,
+    /// The earliest `nextUpdate` (RFC 3339) of the answers the status rests on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_update: Option<String>,
+    /// Set when an answer past its `nextUpdate` was used within grace.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stale: bool,
+}
+
+/// How revocation answers are judged: the clock and grace, and the cache of OCSP answers.
+#[derive(Clone, Copy)]
+pub struct RevocationCheck<'a> {
+    pub cache: &'a RevocationCache,
+    /// Current unix time: answers are judged at `now`, whatever the verification time.
+    pub now: i64,
+    /// Seconds past `nextUpdate` an answer may still be used when no fresher one can be had.
+    pub grace: i64,
+}
+
+/// Revocation verdicts for a chain, folded into one status.
+struct Tally {
+    status: &'static str,
+    next_update: Option<i64>,
+    stale: bool,
+}
+
+impl Tally {
+    /// Fold `v` (about `what`) in; reasons and warnings go to the report.
+    fn add(
+        &mut self,
+        v: Verdict,
+        what: &str,
+        reasons: &mut Vec<&'static str>,
+        warnings: &mut Vec<String>,
+    ) {
+        if let Some(n) = v.next_update {
+            self.next_update = Some(self.next_update.map_or(n, |m| m.min(n)));
+        }
+        self.stale |= v.stale_by.is_some();
+        if let Some(note) = v.note {
+            warnings.push(format!("{what}: {note}"));
+        }
+        match v.status {
+            Status::Good => {}
+            Status::Revoked => {
+                if !reasons.contains(&"certificate_revoked") {
+                    reasons.push("certificate_revoked");
+                }
+                self.status = "revoked";
+            }
+            Status::Unknown => {
+                if !reasons.contains(&"revocation_unknown") {
+                    reasons.push("revocation_unknown");
+                }
+                if self.status == "good" {
+                    self.status = "unknown";
+                }
+            }
+        }
+    }
 }
 
 fn reason_for(code: i32) -> &'static str {
@@ -253,6 +339,8 @@ fn build_chain(
             }
         }
         param.set_flags(X509VerifyFlags::CRL_CHECK | X509VerifyFlags::CRL_CHECK_ALL)?;
+        // SAFETY: the store is live; the callback is a plain function with no state.
+        unsafe { X509_STORE_set_verify_cb(b.as_ptr(), Some(crl_dates_judged_later)) };
     }
     param.set_time(at as _);
     b.set_param(&param)?;
@@ -277,32 +365,79 @@ fn build_chain(
     })
 }
 
-/// Status of `cert` from a CRL its `issuer` signed, fresh at `at`. `Err` when no such CRL.
-fn crl_revoked(cert: &X509, issuer: &X509, crls: &[X509Crl], at: i64) -> Result<bool, String> {
-    let issuer_name = issuer.subject_name().to_der().map_err(|e| e.to_string())?;
-    let key = issuer.public_key().map_err(|e| e.to_string())?;
-    let now = openssl::asn1::Asn1Time::from_unix(at).map_err(|e| e.to_string())?;
-    for crl in crls {
-        if crl.issuer_name().to_der().ok().as_deref() != Some(&issuer_name[..])
-            || !crl.verify(&key).unwrap_or(false)
-        {
-            continue;
-        }
-        let fresh = crl
-            .next_update()
-            .is_some_and(|n| n.compare(&now).is_ok_and(|o| o.is_ge()));
-        if !fresh {
-            return Err(format!("CRL of {} is stale", subject_text(issuer)));
-        }
-        return Ok(matches!(
-            crl.get_by_cert(cert),
-            openssl::x509::CrlStatus::Revoked(_)
-        ));
-    }
-    Err(format!("no CRL from {}", subject_text(issuer)))
+/// The newest CRL in `crls` that `issuer` signed.
+fn crl_of<'c>(issuer: &X509, crls: &'c [X509Crl]) -> Option<&'c X509Crl> {
+    let name = issuer.subject_name().to_der().ok()?;
+    let key = issuer.public_key().ok()?;
+    crls.iter()
+        .filter(|crl| {
+            crl.issuer_name().to_der().ok().as_deref() == Some(&name[..])
+                && crl.verify(&key).unwrap_or(false)
+        })
+        .max_by_key(|crl| cache::unix_of(crl.last_update()).unwrap_or(i64::MIN))
 }
 
-/// Validate `signer` (with `extra` certificates from the message) at unix time `at`.
+/// Status of `cert` from its issuer's `crl`, judged at `f.now`: revoked whatever the CRL's
+/// age; good while fresh or within grace past its `nextUpdate`; else unknown. A CRL without
+/// `nextUpdate` lasts the cache's default validity.
+fn crl_verdict(cert: &X509, crl: &X509Crl, f: &RevocationCheck<'_>) -> Verdict {
+    let times = cache::unix_of(crl.last_update()).and_then(|this_update| {
+        Ok(Answer {
+            status: match crl.get_by_cert(cert) {
+                openssl::x509::CrlStatus::Revoked(_) => CertStatus::Revoked,
+                _ => CertStatus::Good,
+            },
+            this_update,
+            next_update: crl.next_update().map(cache::unix_of).transpose()?,
+        })
+    });
+    match times {
+        Ok(a) => {
+            let w: Window = f.cache.window(&a);
+            cache::judge(&w, a.status, false, f.now, f.grace, "")
+        }
+        Err(e) => Verdict::unknown(format!("unreadable CRL dates: {e}")),
+    }
+}
+
+/// Status of `cert` from the newest CRL its `issuer` signed; unknown when there is none.
+fn crl_status(cert: &X509, issuer: &X509, crls: &[X509Crl], f: &RevocationCheck<'_>) -> Verdict {
+    match crl_of(issuer, crls) {
+        Some(crl) => crl_verdict(cert, crl, f),
+        None => Verdict::unknown("no CRL from this issuer"),
+    }
+}
+
+/// Status of the signer `chain[0]` (issued by `chain[1]`) by OCSP, through the cache.
+fn ocsp_status(
+    chain: &[X509],
+    url: Option<&str>,
+    timeout: std::time::Duration,
+    store: &TrustStore,
+    f: &RevocationCheck<'_>,
+) -> Verdict {
+    let (signer, issuer) = (&chain[0], &chain[1]);
+    let key = match super::ocsp::cache_key(signer, issuer) {
+        Ok(k) => k,
+        Err(e) => return Verdict::unknown(e.to_string()),
+    };
+    f.cache.resolve(&key, f.now, f.grace, || match url {
+        Some(url) => super::ocsp::query(
+            signer,
+            issuer,
+            url,
+            &store.anchors,
+            &chain[1..chain.len() - 1],
+            timeout,
+        ),
+        None => Err(cache::FetchError::Unavailable(
+            "no OCSP responder configured and none in the certificate (AIA)".into(),
+        )),
+    })
+}
+
+/// Validate `signer` (with `extra` certificates from the message) at unix time `at`;
+/// revocation answers are judged by `fresh` (its clock, grace and cache).
 pub fn validate(
     signer: &X509,
     extra: &[X509],
@@ -310,6 +445,7 @@ pub fn validate(
     at: i64,
     revocation: &Revocation,
     allowed_ekus: &[&str],
+    fresh: &RevocationCheck<'_>,
 ) -> ChainReport {
     let mut reasons = usage_reasons(signer, allowed_ekus);
     let mut warnings = Vec::new();
@@ -334,6 +470,9 @@ pub fn validate(
                 revocation: RevocationReport {
                     status: "unknown",
                     method,
+                    source: None,
+                    next_update: None,
+                    stale: false,
                 },
                 reasons,
                 warnings,
@@ -341,10 +480,19 @@ pub fn validate(
         }
     };
     let chain: Vec<String> = built.chain.iter().map(|c| subject_text(c)).collect();
-    let mut status = match revocation {
-        Revocation::Off => "not_checked",
-        _ => "good",
+    let mut tally = Tally {
+        status: match revocation {
+            Revocation::Off => "not_checked",
+            _ => "good",
+        },
+        next_update: None,
+        stale: false,
     };
+    let mut source = match revocation {
+        Revocation::Crl => Some("crl"),
+        _ => None,
+    };
+    let n = built.chain.len();
     if !built.ok {
         let r = reason_for(built.code);
         warnings.push(format!(
@@ -352,59 +500,35 @@ pub fn validate(
             built.text, built.code
         ));
         reasons.push(r);
-        status = match (revocation, r) {
+        tally.status = match (revocation, r) {
             (Revocation::Off, _) => "not_checked",
             (_, "certificate_revoked") => "revoked",
             _ => "unknown",
         };
+    } else if let Revocation::Crl = revocation {
+        // OpenSSL found every CRL and no revocation; judge their dates at `now`. The anchor
+        // (last) is checked against its own CRL, as OpenSSL does.
+        for i in 0..n {
+            let issuer = &built.chain[(i + 1).min(n - 1)];
+            if let Some(crl) = crl_of(issuer, &store.crls) {
+                let v = crl_verdict(&built.chain[i], crl, fresh);
+                let what = format!("CRL of {}", subject_text(issuer));
+                tally.add(v, &what, &mut reasons, &mut warnings);
+            }
+        }
     } else if let Revocation::Ocsp { url, timeout } = revocation {
         // Signer by OCSP; each CA certificate below the anchor by its issuer's CRL.
-        let n = built.chain.len();
         let url = url.clone().or_else(|| ocsp_url_in_aia(signer));
         if n >= 2 {
-            let outcome = match &url {
-                Some(url) => super::ocsp::check(
-                    &built.chain[0],
-                    &built.chain[1],
-                    url,
-                    &store.anchors,
-                    &built.chain[1..n - 1],
-                    *timeout,
-                ),
-                None => super::ocsp::OcspOutcome::Unknown(
-                    "no OCSP responder configured and none in the certificate (AIA)".into(),
-                ),
-            };
-            let url = url.as_deref().unwrap_or("-");
-            match outcome {
-                super::ocsp::OcspOutcome::Good => {}
-                super::ocsp::OcspOutcome::Revoked => {
-                    reasons.push("certificate_revoked");
-                    status = "revoked";
-                }
-                super::ocsp::OcspOutcome::Unknown(why) => {
-                    warnings.push(format!("OCSP {url}: {why}"));
-                    reasons.push("revocation_unknown");
-                    status = "unknown";
-                }
-            }
+            let v = ocsp_status(&built.chain, url.as_deref(), *timeout, store, fresh);
+            source = Some(if v.cached { "cache" } else { "ocsp" });
+            let what = format!("OCSP {}", url.as_deref().unwrap_or("-"));
+            tally.add(v, &what, &mut reasons, &mut warnings);
             for i in 1..n.saturating_sub(1) {
-                match crl_revoked(&built.chain[i], &built.chain[i + 1], &store.crls, at) {
-                    Ok(false) => {}
-                    Ok(true) => {
-                        reasons.push("certificate_revoked");
-                        status = "revoked";
-                    }
-                    Err(why) => {
-                        warnings.push(why);
-                        if !reasons.contains(&"revocation_unknown") {
-                            reasons.push("revocation_unknown");
-                        }
-                        if status == "good" {
-                            status = "unknown";
-                        }
-                    }
-                }
+                let issuer = &built.chain[i + 1];
+                let v = crl_status(&built.chain[i], issuer, &store.crls, fresh);
+                let what = format!("CRL of {}", subject_text(issuer));
+                tally.add(v, &what, &mut reasons, &mut warnings);
             }
         }
     }
@@ -413,7 +537,13 @@ pub fn validate(
     }
     ChainReport {
         chain,
-        revocation: RevocationReport { status, method },
+        revocation: RevocationReport {
+            status: tally.status,
+            method,
+            source,
+            next_update: tally.next_update.map(cache::rfc3339),
+            stale: tally.stale,
+        },
         reasons,
         warnings,
     }
