@@ -228,3 +228,128 @@ async fn two_gateways_exchange_a_document_and_statuses_come_back() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     }
 }
+
+/// A push recipient down for a while gets everything, in acceptance order (it asked for
+/// order); a recipient that never comes back ends in dead letter, the sender is told by a
+/// gateway-signed status package, and an operator can re-queue the dead letters later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_then_recovery_in_order_and_dead_letters_told_and_retried() {
+    const D: &str = "000.00.09.H99";
+    let dir = tempfile::tempdir().unwrap();
+    let pki = shared_pki(
+        dir.path(),
+        &[("vpubnd", "agency", A), ("sotc", "agency", C), ("soyt", "agency", D), ("gw", "peer", "H99")],
+    );
+    let flaky = PushReceiver::start(&pki).await;
+    flaky.fail.store(true, std::sync::atomic::Ordering::SeqCst);
+    let gone_port = free_port();
+    let port = free_port();
+    let gdir = dir.path().join("gw");
+    let cfg = gateway_config(
+        &gdir,
+        &pki,
+        "gw",
+        port,
+        &[
+            member_toml("vpubnd", "agency", &[A], ""),
+            member_toml(
+                "sotc",
+                "agency",
+                &[C],
+                &format!("delivery = \"push\"\nordered = true\nendpoint = \"{}\"", flaky.url),
+            ),
+            member_toml(
+                "soyt",
+                "agency",
+                &[D],
+                &format!("delivery = \"push\"\nendpoint = \"https://127.0.0.1:{gone_port}/receive\""),
+            ),
+        ]
+        .concat(),
+        "[edocs.retry]\ninitial_ms = 50\nmax_ms = 300\nmax_attempts = 8\n",
+    );
+    let g = Gateway::spawn(&gdir, &cfg);
+    let a = client(&pki, "vpubnd");
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let doc = sign_as(&pki, "vpubnd", &document(A, &[C, D], &format!("{i}/OUT"), "x"));
+        let (s, v) = post(&a, &g.url("/v1/edocs"), doc).await;
+        assert_eq!(s, 202, "{v}");
+        ids.push(v["id"].as_i64().unwrap());
+    }
+    // C is down (503) for a while; nothing gets through, then it comes back.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(flaky.got.lock().unwrap().is_empty());
+    flaky.fail.store(false, std::sync::atomic::Ordering::SeqCst);
+    wait_for("all 20 at the recovered recipient", || {
+        let got = flaky.got.clone();
+        async move { got.lock().unwrap().len() >= 20 }
+    })
+    .await;
+    let order: Vec<i64> = flaky
+        .got
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(id, _)| id.parse().unwrap())
+        .collect();
+    assert_eq!(order, ids, "ordered recipient got packages out of order");
+
+    // D never answers: every delivery to it ends dead, and A hears of each by a status 02.
+    let last = g.url(&format!("/v1/edocs/{}/deliveries", ids[19]));
+    wait_for("dead letters for D", || {
+        let (a, u) = (a.clone(), last.clone());
+        async move { get_json(&a, &u).await["deliveries"][1]["state"] == "dead" }
+    })
+    .await;
+    let v = get_json(&a, &last).await;
+    assert_eq!(v["deliveries"][0]["state"], "delivered", "{v}");
+    assert!(v["deliveries"][1]["last_error"].as_str().unwrap().contains("retry budget"), "{v}");
+    let mut notices = Vec::new();
+    wait_for("20 dead-letter notices in A's inbox", || {
+        let (a, u) = (a.clone(), g.url("/v1/edocs/inbox?limit=1000"));
+        async move { get_json(&a, &u).await["items"].as_array().unwrap().len() >= 20 }
+    })
+    .await;
+    for item in get_json(&a, &g.url("/v1/edocs/inbox?limit=1000")).await["items"].as_array().unwrap() {
+        assert_eq!(item["kind"], "status");
+        assert_eq!(item["status_code"], "02");
+        assert_eq!(item["from"], D);
+        notices.push(item["id"].as_i64().unwrap());
+    }
+    // A notice is signed by the gateway: it verifies with xmlsec1 against the CA.
+    let bytes = a
+        .get(g.url(&format!("/v1/edocs/{}", notices[0])))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&bytes).contains("CHƯA đến nơi nhận"));
+    let f = dir.path().join("notice.xml");
+    std::fs::write(&f, &bytes).unwrap();
+    let out = std::process::Command::new("xmlsec1")
+        .args(["--verify", "--trusted-pem"])
+        .arg(pki.join("ca.pem"))
+        .arg("--untrusted-pem")
+        .arg(pki.join("intermediate.pem"))
+        .arg(&f)
+        .output()
+        .expect("xmlsec1");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // The operator fixes D and re-queues its dead letters; they arrive.
+    let out = g.cli(&["deliveries", "list", "--state", "dead", "-n", "100"]);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 20);
+    let back = PushReceiver::start_on(&pki, &format!("127.0.0.1:{gone_port}")).await;
+    let out = g.cli(&["deliveries", "retry", "--dead", "--member", "soyt"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("re-queued 20"), "{out:?}");
+    wait_for("re-queued dead letters delivered", || {
+        let got = back.got.clone();
+        async move { got.lock().unwrap().len() >= 20 }
+    })
+    .await;
+    let out = g.cli(&["audit", "verify"]);
+    assert!(out.status.success());
+}

@@ -59,6 +59,9 @@ pub enum Command {
     /// The configured members
     #[command(subcommand)]
     Members(MembersCommand),
+    /// Document deliveries: list them, re-queue dead letters
+    #[command(subcommand)]
+    Deliveries(DeliveriesCommand),
     /// Verify a signed XML document (edXML package): signature, signer chain, revocation, organ binding.
     /// Prints one JSON object; exits 0 when valid, 1 when invalid, 2 on usage or I/O error
     Verify(VerifyArgs),
@@ -131,6 +134,29 @@ pub enum AuditCommand {
         /// One JSON object per line
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DeliveriesCommand {
+    /// Deliveries, newest first (one JSON object per line)
+    List {
+        /// Only this state: queued, delivered, acked, failed, dead, unroutable
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(short = 'n', long, default_value_t = 50)]
+        count: i64,
+    },
+    /// Re-queue dead letters: the given delivery ids, or with --dead every dead delivery
+    /// (optionally only those to --member)
+    Retry {
+        /// Delivery ids (from `deliveries list --state dead`)
+        ids: Vec<i64>,
+        /// Every dead delivery
+        #[arg(long, conflicts_with = "ids")]
+        dead: bool,
+        #[arg(long, requires = "dead")]
+        member: Option<String>,
     },
 }
 
@@ -279,12 +305,62 @@ pub fn run(cli: Cli) -> ExitCode {
             runtime().block_on(audit_cmd(&c, cmd))
         }
         Command::Verify(args) => crate::verify_cmd::run(&args),
+        Command::Deliveries(cmd) => {
+            let c = match load(&cli.global) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            runtime().block_on(deliveries_cmd(&c, cmd))
+        }
         Command::Members(MembersCommand::List { json }) => {
             let c = match load(&cli.global) {
                 Ok(c) => c,
                 Err(code) => return code,
             };
             members_list(&c, json)
+        }
+    }
+}
+
+async fn deliveries_cmd(c: &Config, cmd: DeliveriesCommand) -> ExitCode {
+    use crate::delivery::admin;
+    let store = match Store::open(&c.store_url(), 2).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot open the store {}: {e}", c.store_url());
+            return ExitCode::FAILURE;
+        }
+    };
+    match cmd {
+        DeliveriesCommand::List { state, count } => {
+            match admin::list(&store, state.as_deref(), count).await {
+                Ok(rows) => {
+                    for r in rows {
+                        println!("{r}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        DeliveriesCommand::Retry { ids, dead, member } => {
+            if ids.is_empty() && !dead {
+                eprintln!("error: give delivery ids, or --dead to re-queue every dead letter");
+                return ExitCode::from(2);
+            }
+            match admin::retry(&store, &ids, member.as_deref()).await {
+                Ok(n) => {
+                    println!("re-queued {n} dead deliver{}", if n == 1 { "y" } else { "ies" });
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }

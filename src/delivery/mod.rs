@@ -8,6 +8,8 @@
 //! Delivery states: `queued` → (claimed: leased, still `queued`) → `delivered` | `dead`; pull
 //! deliveries move `queued` → `delivered` (fetched) → `acked` | `failed` by the recipient.
 
+pub mod admin;
+
 use crate::audit::{self, Event};
 use crate::edocs::{now_ms, package_bytes, skip_locked, Exchange};
 use serde_json::json;
@@ -206,6 +208,13 @@ impl Deliverer {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            if n == 1 && state == "dead" {
+                let why = error.as_deref().unwrap_or("-");
+                self.ex
+                    .dead_letter_notice(&mut tx, job.edoc_id, job.id, &job.organ, why)
+                    .await
+                    .map_err(sqlx::Error::Protocol)?;
+            }
             if n == 1 && state != "queued" {
                 audit::append_in(
                     &mut tx,
@@ -235,6 +244,10 @@ impl Deliverer {
         .await;
         match result {
             Ok(1) => {
+                if state == "dead" {
+                    // The notice may itself be a push.
+                    self.ex.wake.notify_one();
+                }
                 metrics::counter!("lienthong_deliveries_total", "outcome" => state).increment(1);
                 if state == "dead" {
                     tracing::warn!(delivery = job.id, edoc = job.edoc_id, member = %job.member, error = ?error, "delivery: dead letter");

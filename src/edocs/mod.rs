@@ -203,7 +203,14 @@ impl Exchange {
         })
     }
 
-    fn recipient(&self, organ: &str, caller: &Member, sender_organ: &str) -> Option<Recipient> {
+    /// Route one recipient organ. `caller` is the member that handed the package over (a
+    /// package never goes back to the peer it came from); `None` for the gateway's own notices.
+    fn recipient(
+        &self,
+        organ: &str,
+        caller: Option<&Member>,
+        sender_organ: &str,
+    ) -> Option<Recipient> {
         let Ok(id) = OrganId::parse(organ) else {
             return Some(Recipient {
                 organ: organ.to_owned(),
@@ -215,7 +222,7 @@ impl Exchange {
         };
         match self.routes.resolve(&id) {
             // Never route a package back to the peer it came from.
-            Route::Member(m) if m.id == caller.id && caller.is_peer() => None,
+            Route::Member(m) if caller.is_some_and(|c| c.id == m.id && c.is_peer()) => None,
             Route::Member(m) => Some(Recipient {
                 organ: organ.to_owned(),
                 state: "queued",
@@ -358,78 +365,32 @@ impl Exchange {
         }
         let recipients: Vec<Recipient> = organs
             .iter()
-            .filter_map(|o| self.recipient(o, &caller, &from))
+            .filter_map(|o| self.recipient(o, Some(&caller), &from))
             .collect();
 
         let now = now_ms();
-        let id: i64 = sqlx::query(
-            "INSERT INTO edocs (kind, sender, from_organ, document_id, status_code, dedup_key, sha256, size, signer, received_at, header, receipt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        let reader = upload.body.reader().map_err(store_error)?;
+        let id = store_package(
+            &mut tx,
+            &NewPackage {
+                kind,
+                sender: &caller.id,
+                from_organ: &from,
+                document_id: &document_id,
+                status_code: status_code.as_deref(),
+                dedup_key: &dedup_key,
+                sha256: &upload.sha256,
+                size: upload.len,
+                signer: inspected.signer.as_deref(),
+                header_json: &header_json,
+                received_at: now,
+            },
+            reader,
+            self.cfg.chunk_bytes,
+            &recipients,
         )
-        .bind(kind)
-        .bind(&caller.id)
-        .bind(&from)
-        .bind(&document_id)
-        .bind(&status_code)
-        .bind(&dedup_key)
-        .bind(&upload.sha256)
-        .bind(upload.len as i64)
-        .bind(&inspected.signer)
-        .bind(now)
-        .bind(&header_json)
-        .bind(Vec::<u8>::new())
-        .fetch_one(&mut *tx)
         .await
-        .map_err(store_error)?
-        .try_get("id")
         .map_err(store_error)?;
-
-        // The exact bytes, in chunks.
-        {
-            use std::io::Read;
-            let mut reader = upload.body.reader().map_err(store_error)?;
-            let mut buf = vec![0u8; self.cfg.chunk_bytes];
-            let mut seq: i64 = 0;
-            loop {
-                let mut filled = 0;
-                while filled < buf.len() {
-                    let n = reader.read(&mut buf[filled..]).map_err(store_error)?;
-                    if n == 0 {
-                        break;
-                    }
-                    filled += n;
-                }
-                if filled == 0 {
-                    break;
-                }
-                sqlx::query("INSERT INTO edoc_chunks (edoc_id, seq, bytes) VALUES ($1, $2, $3)")
-                    .bind(id)
-                    .bind(seq)
-                    .bind(buf[..filled].to_vec())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(store_error)?;
-                seq += 1;
-                if filled < buf.len() {
-                    break;
-                }
-            }
-        }
-
-        for r in &recipients {
-            sqlx::query(
-                "INSERT INTO deliveries (edoc_id, recipient_organ, member, mode, state, order_key, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)",
-            )
-            .bind(id)
-            .bind(&r.organ)
-            .bind(&r.member)
-            .bind(r.mode)
-            .bind(r.state)
-            .bind(&r.order_key)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(store_error)?;
-        }
 
         // A status package is recorded on the delivery of the document it answers.
         if let (Some(rf), Some(code)) = (&response_for, &status_code) {
@@ -506,6 +467,77 @@ impl Exchange {
             recipients,
             duplicate: false,
         })
+    }
+
+    /// Tell the sender of document `edoc_id` that it could not be delivered to `organ`: a status
+    /// package (02, with the reason) signed by the gateway, routed to the sender like any status.
+    /// Runs inside the transaction that marks the delivery dead.
+    pub async fn dead_letter_notice(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        edoc_id: i64,
+        delivery_id: i64,
+        organ: &str,
+        why: &str,
+    ) -> Result<Option<i64>, String> {
+        let e = |e: sqlx::Error| e.to_string();
+        let row = sqlx::query("SELECT kind, from_organ, document_id FROM edocs WHERE id = $1")
+            .bind(edoc_id)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(e)?;
+        let kind: String = row.try_get("kind").map_err(e)?;
+        if kind != "document" {
+            return Ok(None);
+        }
+        let from: String = row.try_get("from_organ").map_err(e)?;
+        let document_id: String = row.try_get("document_id").map_err(e)?;
+        let vn = chrono::FixedOffset::east_opt(7 * 3600).ok_or("offset")?;
+        let header = lienthong_contract::edoc::StatusHeader {
+            from: lienthong_contract::edoc::Organ {
+                id: organ.to_owned(),
+                name: Some("Cổng liên thông (thông báo thay cơ quan nhận)".into()),
+                ..Default::default()
+            },
+            response_for: lienthong_contract::edoc::ResponseFor {
+                organ_id: from.clone(),
+                code: None,
+                promulgation_date: None,
+                document_id: document_id.clone(),
+            },
+            status: Some(lienthong_contract::edoc::StatusCode::Rejected),
+            description: Some(format!(
+                "Cổng liên thông không chuyển được văn bản tới cơ quan {organ} sau nhiều lần thử; văn bản CHƯA đến nơi nhận. Lý do: {why}"
+            )),
+            timestamp: Some(chrono::Utc::now().with_timezone(&vn).format("%Y/%m/%d %H:%M:%S").to_string()),
+        };
+        let bytes = self
+            .signer
+            .sign(&edxml::write::status(&header))
+            .map_err(|e| e.to_string())?;
+        let sha = hex::encode(openssl::sha::sha256(&bytes));
+        let recipients: Vec<Recipient> = self.recipient(&from, None, organ).into_iter().collect();
+        let id = store_package(
+            tx,
+            &NewPackage {
+                kind: "status",
+                sender: "-",
+                from_organ: organ,
+                document_id: &document_id,
+                status_code: Some("02"),
+                dedup_key: &format!("notice|{delivery_id}"),
+                sha256: &sha,
+                size: bytes.len() as u64,
+                signer: Some("lienthong gateway"),
+                header_json: &serde_json::to_string(&header).unwrap_or_default(),
+                received_at: now_ms(),
+            },
+            &bytes[..],
+            self.cfg.chunk_bytes,
+            &recipients,
+        )
+        .await?;
+        Ok(Some(id))
     }
 
     async fn recipients_of(
@@ -766,6 +798,95 @@ impl http_body::Body for ChannelBody {
             .poll_recv(cx)
             .map(|o| o.map(|r| r.map(http_body::Frame::data)))
     }
+}
+
+/// A package about to be stored.
+pub struct NewPackage<'a> {
+    pub kind: &'a str,
+    pub sender: &'a str,
+    pub from_organ: &'a str,
+    pub document_id: &'a str,
+    pub status_code: Option<&'a str>,
+    pub dedup_key: &'a str,
+    pub sha256: &'a str,
+    pub size: u64,
+    pub signer: Option<&'a str>,
+    pub header_json: &'a str,
+    pub received_at: i64,
+}
+
+/// Insert a package (its bytes from `bytes`, in chunks) and its deliveries inside `tx`.
+async fn store_package(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    p: &NewPackage<'_>,
+    mut bytes: impl std::io::Read,
+    chunk_bytes: usize,
+    recipients: &[Recipient],
+) -> Result<i64, String> {
+    let e = |e: sqlx::Error| e.to_string();
+    let id: i64 = sqlx::query(
+        "INSERT INTO edocs (kind, sender, from_organ, document_id, status_code, dedup_key, sha256, size, signer, received_at, header, receipt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+    )
+    .bind(p.kind)
+    .bind(p.sender)
+    .bind(p.from_organ)
+    .bind(p.document_id)
+    .bind(p.status_code)
+    .bind(p.dedup_key)
+    .bind(p.sha256)
+    .bind(p.size as i64)
+    .bind(p.signer)
+    .bind(p.received_at)
+    .bind(p.header_json)
+    .bind(Vec::<u8>::new())
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(e)?
+    .try_get("id")
+    .map_err(e)?;
+    // The exact bytes, in chunks.
+    let mut buf = vec![0u8; chunk_bytes];
+    let mut seq: i64 = 0;
+    loop {
+        let mut filled = 0;
+        while filled < buf.len() {
+            let n = bytes.read(&mut buf[filled..]).map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            filled += n;
+        }
+        if filled == 0 {
+            break;
+        }
+        sqlx::query("INSERT INTO edoc_chunks (edoc_id, seq, bytes) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(seq)
+            .bind(buf[..filled].to_vec())
+            .execute(&mut **tx)
+            .await
+            .map_err(e)?;
+        seq += 1;
+        if filled < buf.len() {
+            break;
+        }
+    }
+    for r in recipients {
+        sqlx::query(
+            "INSERT INTO deliveries (edoc_id, recipient_organ, member, mode, state, order_key, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)",
+        )
+        .bind(id)
+        .bind(&r.organ)
+        .bind(&r.member)
+        .bind(r.mode)
+        .bind(r.state)
+        .bind(&r.order_key)
+        .bind(p.received_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(e)?;
+    }
+    Ok(id)
 }
 
 /// All bytes of a stored package (for pushes).
