@@ -143,7 +143,23 @@ impl Exchange {
             Ok(v) => {
                 let a = self.trust.assess(&v, now);
                 if !a.valid {
-                    let code = a.reasons.first().copied().unwrap_or("signature_invalid");
+                    // The headline code is the gravest reason; all are listed.
+                    const GRAVITY: [&str; 8] = [
+                        "certificate_revoked",
+                        "certificate_untrusted",
+                        "certificate_bad_signature",
+                        "certificate_expired",
+                        "certificate_not_yet_valid",
+                        "certificate_wrong_key_usage",
+                        "certificate_wrong_usage",
+                        "signer_not_bound",
+                    ];
+                    let code = GRAVITY
+                        .iter()
+                        .find(|g| a.reasons.contains(g))
+                        .copied()
+                        .or_else(|| a.reasons.first().copied())
+                        .unwrap_or("signature_invalid");
                     return Err(unprocessable(
                         code,
                         format!(
