@@ -70,7 +70,7 @@ async fn hostile_packages_are_refused_with_their_own_codes_and_nothing_is_stored
         &[
             member_toml("vpubnd", "agency", &[A], ""),
             member_toml("sonv", "agency", &[B], "unsigned_status = true"),
-            member_toml("mallory", "agency", &[M], ""),
+            member_toml("mallory", "agency", &[M], "edxml_strict = true"),
         ]
         .concat(),
         "max_package_bytes = 262144\n[limits]\nrequest_timeout_ms = 2000\n",
@@ -108,6 +108,7 @@ async fn hostile_packages_are_refused_with_their_own_codes_and_nothing_is_stored
         ("untrusted signer", &a, sign_with(&pki, "test/foreign", &plain), 422, "certificate_untrusted"),
         ("signer not bound to From", &a, sign_as(&pki, "mallory", &plain), 422, "signer_not_bound"),
         ("member impersonating another organ", &mallory, good.clone(), 403, "organ_not_allowed"),
+        ("schema violation (strict member)", &mallory, sign_as(&pki, "mallory", &replace_once(&document(M, &[B], "2/STRICT", "x"), "<edXML:Subject>", "<edXML:Bogus>x</edXML:Bogus><edXML:Subject>")), 422, "edxml_schema_violation"),
         ("truncated body", &a, good[..good.len() / 2].to_vec(), 422, "xml_"),
         ("not XML", &a, b"%PDF-1.4 not a package".to_vec(), 422, "xml_"),
     ];
@@ -189,6 +190,11 @@ async fn hostile_packages_are_refused_with_their_own_codes_and_nothing_is_stored
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["code"], "document_id_conflict");
     assert_eq!(count_edocs(&gdir).await, 2);
+    // The strict member's schema-valid package passes strict mode.
+    let fine = sign_as(&pki, "mallory", &document(M, &[B], "3/STRICT", "x"));
+    let r = mallory.post(&url).body(fine).send().await.unwrap();
+    assert_eq!(r.status(), 202, "{:?}", r.text().await);
+    assert_eq!(count_edocs(&gdir).await, 3);
     let spool = gdir.join("data/spool");
     let left: Vec<_> = std::fs::read_dir(&spool)
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())

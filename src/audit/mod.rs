@@ -131,11 +131,11 @@ pub async fn append_in(
 
 /// Append one event in its own transaction; returns after the commit.
 pub async fn append(store: &Store, ev: &Event) -> Result<Record, StoreError> {
-    let _w = store.writer().await;
-    let mut tx = store.pool().begin().await?;
-    let rec = append_in(&mut tx, store.backend(), ev).await?;
-    tx.commit().await?;
-    Ok(rec)
+    let backend = store.backend();
+    let ev = ev.clone();
+    store
+        .batched(move |tx| Box::pin(async move { append_in(tx, backend, &ev).await }))
+        .await?
 }
 
 /// The outcome of walking the chain.

@@ -16,7 +16,7 @@ use crate::edxml::{self, Package, ReadOptions};
 use crate::members::{Member, Registry};
 use crate::pki::trust::Trust;
 use crate::routing::{Route, Routes};
-use crate::store::{Backend, Store};
+use crate::store::{Backend, Store, Tx};
 use axum::http::StatusCode;
 use body::{BodyError, Spooled, Upload};
 use lienthong_contract::OrganId;
@@ -73,6 +73,21 @@ struct Inspected {
     package: Package,
     signer: Option<String>,
     warnings: Vec<String>,
+}
+
+/// An inspected package on its way into the store.
+struct Pending {
+    caller: Arc<Member>,
+    upload: Upload,
+    inspected: Inspected,
+    kind: &'static str,
+    from: String,
+    document_id: String,
+    status_code: Option<String>,
+    header_json: String,
+    response_for: Option<lienthong_contract::edoc::ResponseFor>,
+    dedup_key: String,
+    request_id: String,
 }
 
 /// A recipient as decided at acceptance.
@@ -190,6 +205,10 @@ impl Exchange {
         let spool = self.spool_dir.join(format!("read-{}", crate::edge::request_id::generate()));
         let mut opts = ReadOptions::new(&spool);
         opts.limits = self.trust.policy.limits;
+        // Only the header is wanted: attachments are checked (base64, sizes) and thrown away;
+        // the stored package is the signed bytes, which recipients unzip themselves.
+        opts.sync_spool = false;
+        opts.unzip = None;
         let read = edxml::read(body.reader().map_err(io)?, &opts);
         let _ = std::fs::remove_dir_all(&spool);
         let package = read.map_err(|e| {
@@ -311,12 +330,53 @@ impl Exchange {
             _ => format!("status|{from}|{}", upload.sha256),
         };
 
-        let store = &self.store;
-        let _w = store.writer().await;
-        let mut tx = store.pool().begin().await.map_err(store_error)?;
+        let this = self.clone();
+        let pending = Pending {
+            caller,
+            upload,
+            inspected,
+            kind,
+            from,
+            document_id,
+            status_code,
+            header_json,
+            response_for,
+            dedup_key,
+            request_id: request_id.to_owned(),
+        };
+        let accepted = self
+            .store
+            .batched(move |tx| Box::pin(async move { this.accept_in(tx, pending).await }))
+            .await
+            .map_err(store_error)??;
+        if !accepted.duplicate {
+            if accepted.recipients.iter().any(|r| r.mode == "push") {
+                self.wake.notify_waiters();
+            }
+            metrics::counter!("lienthong_edocs_accepted_total", "kind" => accepted.kind).increment(1);
+        }
+        Ok(accepted)
+    }
+
+    /// The transactional part of [`Exchange::accept`], run inside a group-commit batch.
+    async fn accept_in(&self, tx: &mut Tx, p: Pending) -> Result<Accepted, Problem> {
+        let Pending {
+            caller,
+            upload,
+            inspected,
+            kind,
+            from,
+            document_id,
+            status_code,
+            header_json,
+            response_for,
+            dedup_key,
+            request_id,
+        } = p;
+        let request_id = request_id.as_str();
         if let Some(row) = sqlx::query("SELECT id, sha256 FROM edocs WHERE dedup_key = $1")
             .bind(&dedup_key)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await
             .map_err(store_error)?
         {
@@ -333,7 +393,7 @@ impl Exchange {
                 )
                 .with_extra("existing_id", id));
             }
-            let recipients = self.recipients_of(&mut tx, id).await?;
+            let recipients = self.recipients_of(tx, id).await?;
             return Ok(Accepted {
                 id,
                 kind,
@@ -362,7 +422,7 @@ impl Exchange {
                     )
                     .bind(&from)
                     .bind(&document_id)
-                    .fetch_all(&mut *tx)
+                    .fetch_all(&mut **tx)
                     .await
                     .map_err(store_error)?;
                     for r in rows {
@@ -387,7 +447,7 @@ impl Exchange {
         let now = now_ms();
         let reader = upload.body.reader().map_err(store_error)?;
         let id = store_package(
-            &mut tx,
+            tx,
             &NewPackage {
                 kind,
                 sender: &caller.id,
@@ -422,7 +482,7 @@ impl Exchange {
             if own {
                 q = q.bind(&from);
             }
-            q.execute(&mut *tx).await.map_err(store_error)?;
+            q.execute(&mut **tx).await.map_err(store_error)?;
         }
 
         let states: Vec<(String, &'static str)> =
@@ -442,13 +502,13 @@ impl Exchange {
         sqlx::query("UPDATE edocs SET receipt = $1 WHERE id = $2")
             .bind(signed)
             .bind(id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await
             .map_err(store_error)?;
 
         audit::append_in(
-            &mut tx,
-            store.backend(),
+            tx,
+            self.store.backend(),
             &Event {
                 kind: "message",
                 actor: caller.id.clone(),
@@ -469,12 +529,6 @@ impl Exchange {
         )
         .await
         .map_err(store_error)?;
-        tx.commit().await.map_err(store_error)?;
-        drop(_w);
-        if recipients.iter().any(|r| r.mode == "push") {
-            self.wake.notify_waiters();
-        }
-        metrics::counter!("lienthong_edocs_accepted_total", "kind" => kind).increment(1);
         Ok(Accepted {
             id,
             kind,

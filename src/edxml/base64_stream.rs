@@ -21,10 +21,11 @@ pub struct Base64Sink {
     size: u64,
     max: u64,
     ended: bool,
+    sync: bool,
 }
 
 impl Base64Sink {
-    pub fn create(path: &Path, max: u64) -> std::io::Result<Self> {
+    pub fn create(path: &Path, max: u64, sync: bool) -> std::io::Result<Self> {
         let f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -33,6 +34,7 @@ impl Base64Sink {
             out: std::io::BufWriter::with_capacity(64 * 1024, f),
             hasher: openssl::sha::Sha256::new(),
             pending: Vec::with_capacity(64 * 1024),
+            sync,
             size: 0,
             max,
             ended: false,
@@ -77,10 +79,12 @@ impl Base64Sink {
             return Err(Error::Invalid);
         }
         self.out.flush().map_err(|e| Error::Io(e.to_string()))?;
-        self.out
-            .get_ref()
-            .sync_all()
-            .map_err(|e| Error::Io(e.to_string()))?;
+        if self.sync {
+            self.out
+                .get_ref()
+                .sync_all()
+                .map_err(|e| Error::Io(e.to_string()))?;
+        }
         Ok((self.size, hex::encode(self.hasher.finish())))
     }
 }
@@ -96,7 +100,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for step in [1, 3, 5, 64, 4096] {
             let p = dir.path().join(format!("{step}"));
-            let mut s = Base64Sink::create(&p, 1 << 20).unwrap();
+            let mut s = Base64Sink::create(&p, 1 << 20, true).unwrap();
             for (i, chunk) in b64.as_bytes().chunks(step).enumerate() {
                 let mut c = String::from_utf8(chunk.to_vec()).unwrap();
                 if i % 7 == 0 {
@@ -109,10 +113,10 @@ mod tests {
             assert_eq!(std::fs::read(&p).unwrap(), data);
         }
         let p = dir.path().join("big");
-        let mut s = Base64Sink::create(&p, 10).unwrap();
+        let mut s = Base64Sink::create(&p, 10, true).unwrap();
         assert!(matches!(s.write(&b64), Err(Error::TooLarge)));
         let p = dir.path().join("bad");
-        let mut s = Base64Sink::create(&p, 1 << 20).unwrap();
+        let mut s = Base64Sink::create(&p, 1 << 20, true).unwrap();
         assert!(matches!(s.write("ab!d"), Err(Error::Invalid)));
     }
 }

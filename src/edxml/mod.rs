@@ -39,6 +39,8 @@ pub struct ReadOptions {
     /// Unzip `application/zip` attachments whose name does not end in `.zip` (VNPT SDK
     /// convention; assumed, so configurable). `None` keeps them as sent.
     pub unzip: Option<unzip::UnzipLimits>,
+    /// fsync spooled attachments (when they are kept); off for a read that only inspects.
+    pub sync_spool: bool,
 }
 
 impl ReadOptions {
@@ -50,6 +52,7 @@ impl ReadOptions {
             max_field_len: 64 * 1024,
             limits: Limits::default(),
             unzip: Some(unzip::UnzipLimits::default()),
+            sync_spool: true,
         }
     }
 }
@@ -199,7 +202,7 @@ fn read_inner<R: BufRead>(
                                 .join(format!("{}.att", crate::edge::request_id::generate()));
                             spooled.push(file.clone());
                             p.sink = Some((
-                                Base64Sink::create(&file, opts.max_attachment_bytes).map_err(io)?,
+                                Base64Sink::create(&file, opts.max_attachment_bytes, opts.sync_spool).map_err(io)?,
                                 file,
                             ));
                         }

@@ -4,6 +4,7 @@
 //! Invariant: a caller answers 2xx only after the transaction that records the request has
 //! committed; with `synchronous=FULL` a committed SQLite transaction survives a crash.
 
+mod batch;
 mod migrations;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -39,7 +40,11 @@ pub struct Store {
     backend: Backend,
     /// SQLite has one writer: serialising writers in-process avoids busy retries.
     write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Group commit: jobs sent here run in a shared transaction (one commit, one fsync).
+    batch: tokio::sync::mpsc::Sender<batch::Job>,
 }
+
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 
 impl Store {
     /// Open (creating the SQLite file and its directory if needed) and migrate.
@@ -85,11 +90,14 @@ impl Store {
             opts
         };
         let pool = opts.connect(&url).await?;
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
         let store = Store {
             pool,
             backend,
             write_lock: Default::default(),
+            batch: tx,
         };
+        tokio::spawn(batch::run(store.pool.clone(), store.write_lock.clone(), rx));
         migrations::run(&store).await?;
         Ok(store)
     }
@@ -106,6 +114,45 @@ impl Store {
     /// audit chain additionally takes a transaction-scoped advisory lock).
     pub async fn writer(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.write_lock.lock().await
+    }
+
+    /// Run `f` inside a transaction shared with other concurrent writers (group commit): it
+    /// gets its own savepoint, so its `Err` undoes only its own writes; its `Ok` is returned
+    /// once the shared transaction has committed. Use it for hot, short write paths.
+    pub async fn batched<T, E, F>(&self, f: F) -> Result<Result<T, E>, StoreError>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+        F: for<'c> FnOnce(&'c mut Tx) -> batch::BoxFuture<'c, Result<T, E>>
+            + Send
+            + 'static,
+    {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let job = batch::Job {
+            run: Box::new(move |tx| {
+                Box::pin(async move {
+                    match f(tx).await {
+                        Ok(t) => Ok(Box::new(t) as Box<dyn std::any::Any + Send>),
+                        Err(e) => Err(Box::new(e) as Box<dyn std::any::Any + Send>),
+                    }
+                })
+            }),
+            done,
+        };
+        self.batch
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Io("the store's writer has stopped".into()))?;
+        match wait.await {
+            Ok(batch::Outcome::Ok(t)) => Ok(Ok(*t
+                .downcast::<T>()
+                .map_err(|_| StoreError::Io("batch result type".into()))?)),
+            Ok(batch::Outcome::JobErr(e)) => Ok(Err(*e
+                .downcast::<E>()
+                .map_err(|_| StoreError::Io("batch error type".into()))?)),
+            Ok(batch::Outcome::Failed(why)) => Err(StoreError::Io(why)),
+            Err(_) => Err(StoreError::Io("the store's writer has stopped".into())),
+        }
     }
 
     /// Readiness: the database answers.
