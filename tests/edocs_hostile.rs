@@ -20,18 +20,6 @@ fn client(pki: &std::path::Path, member: &str) -> reqwest::Client {
         .unwrap()
 }
 
-fn sign_with(pki: &std::path::Path, stem: &str, doc: &[u8]) -> Vec<u8> {
-    let key = openssl::pkey::PKey::private_key_from_pem(
-        &std::fs::read(pki.join(format!("{stem}.key"))).unwrap(),
-    )
-    .unwrap();
-    let chain = openssl::x509::X509::stack_from_pem(
-        &std::fs::read(pki.join(format!("{stem}.pem"))).unwrap(),
-    )
-    .unwrap();
-    lienthong::dsig::sign::sign(doc, &key, &chain).unwrap()
-}
-
 fn replace_once(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
     let s = String::from_utf8(bytes.to_vec()).unwrap();
     assert!(s.contains(from), "{from:?} not in package");

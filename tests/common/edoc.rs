@@ -17,14 +17,18 @@ fn organ(id: &str) -> Organ {
 
 /// Sign `doc` with `pki/signing/<member>.{key,pem}`.
 pub fn sign_as(pki: &Path, member: &str, doc: &[u8]) -> Vec<u8> {
+    sign_with(pki, &format!("signing/{member}"), doc)
+}
+
+/// Sign `doc` with the key and chain at `pki/<stem>.{key,pem}` (e.g. `test/revoked`).
+pub fn sign_with(pki: &Path, stem: &str, doc: &[u8]) -> Vec<u8> {
     let key = openssl::pkey::PKey::private_key_from_pem(
-        &std::fs::read(pki.join(format!("signing/{member}.key"))).unwrap(),
+        &std::fs::read(pki.join(format!("{stem}.key"))).unwrap(),
     )
     .unwrap();
-    let chain = openssl::x509::X509::stack_from_pem(
-        &std::fs::read(pki.join(format!("signing/{member}.pem"))).unwrap(),
-    )
-    .unwrap();
+    let chain =
+        openssl::x509::X509::stack_from_pem(&std::fs::read(pki.join(format!("{stem}.pem"))).unwrap())
+            .unwrap();
     lienthong::dsig::sign::sign(doc, &key, &chain).unwrap()
 }
 
