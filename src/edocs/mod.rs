@@ -94,7 +94,7 @@ struct Pending {
 #[derive(Debug, Clone, Serialize)]
 pub struct Recipient {
     pub organ: String,
-    /// `queued` (push or pull) or `unroutable`.
+    /// `queued` or `unroutable` at acceptance; the current delivery state in a resubmission's answer.
     pub state: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub member: Option<String>,
@@ -627,7 +627,15 @@ impl Exchange {
             let state: String = r.try_get("state").map_err(store_error)?;
             out.push(Recipient {
                 organ: r.try_get("recipient_organ").map_err(store_error)?,
-                state: if state == "unroutable" { "unroutable" } else { "queued" },
+                // The current state, so a resubmission shows how far delivery has got.
+                state: match state.as_str() {
+                    "unroutable" => "unroutable",
+                    "delivered" => "delivered",
+                    "acked" => "acked",
+                    "failed" => "failed",
+                    "dead" => "dead",
+                    _ => "queued",
+                },
                 member: r.try_get("member").map_err(store_error)?,
                 mode: "",
                 order_key: None,
