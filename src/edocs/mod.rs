@@ -19,6 +19,7 @@ use crate::routing::{Route, Routes};
 use crate::store::{Backend, Store, Tx};
 use axum::http::StatusCode;
 use body::{BodyError, Spooled, Upload};
+use lienthong_contract::edoc::{BusinessAction, DocumentHeader};
 use lienthong_contract::OrganId;
 use receipt::{GatewaySigner, ReceiptFacts};
 use serde::Serialize;
@@ -325,8 +326,15 @@ impl Exchange {
                 ),
             ));
         }
-        let dedup_key = match kind {
-            "document" => format!("document|{from}|{document_id}"),
+        let action = match &inspected.package {
+            Package::Document { header, .. } => Some(header.action()),
+            Package::Status(_) => None,
+        };
+        let dedup_key = match action {
+            Some(BusinessAction::New) => format!("document|{from}|{document_id}"),
+            // A revoke, update or replace may reuse the DocumentId it acts on: identical bytes
+            // are the same submission, different bytes a new action.
+            Some(a) => format!("action|{from}|{document_id}|{a:?}|{}", upload.sha256),
             _ => format!("status|{from}|{}", upload.sha256),
         };
 
@@ -408,11 +416,24 @@ impl Exchange {
         let mut organs: Vec<String> = Vec::new();
         match &inspected.package {
             Package::Document { header, .. } => {
-                for t in &header.to {
-                    if !organs.contains(&t.id) {
-                        organs.push(t.id.clone());
+                organs.extend(header.to.iter().map(|t| t.id.clone()));
+                // A business action also reaches everyone the document it acts on went to,
+                // and (update) the organs it adds or removes.
+                match header.action() {
+                    BusinessAction::New => {}
+                    BusinessAction::Revoke | BusinessAction::Update => {
+                        organs.extend(self.current_recipients(tx, &from, header.concerns()).await?);
+                        organs.extend(header.receiver_changes.iter().map(|r| r.organ_id.clone()));
+                    }
+                    BusinessAction::Replace => {
+                        for r in &header.replacements {
+                            organs.extend(r.organs.iter().cloned());
+                            organs.extend(self.current_recipients(tx, &from, &r.document_id).await?);
+                        }
                     }
                 }
+                let mut seen = std::collections::HashSet::new();
+                organs.retain(|o| seen.insert(o.clone()));
             }
             Package::Status(s) => {
                 if s.response_for.organ_id == from {
@@ -460,6 +481,10 @@ impl Exchange {
                 signer: inspected.signer.as_deref(),
                 header_json: &header_json,
                 received_at: now,
+                concerns: match &inspected.package {
+                    Package::Document { header, .. } => Some(header.concerns()),
+                    Package::Status(_) => None,
+                },
             },
             reader,
             self.cfg.chunk_bytes,
@@ -524,6 +549,10 @@ impl Exchange {
                     "signed": inspected.signer.is_some(),
                     "recipients": recipients.iter().map(|r| json!([r.organ, r.state])).collect::<Vec<_>>(),
                     "warnings": inspected.warnings,
+                    "action": match &inspected.package {
+                        Package::Document { header, .. } => Some(format!("{:?}", header.action()).to_lowercase()),
+                        Package::Status(_) => None,
+                    },
                 }),
             },
         )
@@ -601,6 +630,7 @@ impl Exchange {
                 signer: Some("lienthong gateway"),
                 header_json: &serde_json::to_string(&header).unwrap_or_default(),
                 received_at: now_ms(),
+                concerns: None,
             },
             &bytes[..],
             self.cfg.chunk_bytes,
@@ -608,6 +638,30 @@ impl Exchange {
         )
         .await?;
         Ok(Some(id))
+    }
+
+    /// The organs document `document_id` of `from` currently goes to: its history (the
+    /// document and the business actions on it) replayed by [`recipient_set`].
+    async fn current_recipients(
+        &self,
+        tx: &mut Tx,
+        from: &str,
+        document_id: &str,
+    ) -> Result<Vec<String>, Problem> {
+        let rows = sqlx::query(
+            "SELECT header FROM edocs WHERE kind = 'document' AND from_organ = $1 AND (concerns = $2 OR document_id = $2) ORDER BY id",
+        )
+        .bind(from)
+        .bind(document_id)
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(store_error)?;
+        let mut history = Vec::with_capacity(rows.len());
+        for r in rows {
+            let json: String = r.try_get("header").map_err(store_error)?;
+            history.push(serde_json::from_str::<DocumentHeader>(&json).map_err(store_error)?);
+        }
+        Ok(recipient_set(&history))
     }
 
     async fn recipients_of(
@@ -879,6 +933,28 @@ impl http_body::Body for ChannelBody {
 }
 
 /// A package about to be stored.
+/// The recipients of a document after its history of business actions, in order of first
+/// appearance: every package adds its `To`; an update then adds and removes per `ReceiverList`.
+pub fn recipient_set(history: &[DocumentHeader]) -> Vec<String> {
+    let mut set: Vec<String> = Vec::new();
+    for h in history {
+        for t in &h.to {
+            if !set.contains(&t.id) {
+                set.push(t.id.clone());
+            }
+        }
+        if h.action() == BusinessAction::Update {
+            for c in &h.receiver_changes {
+                set.retain(|o| o != &c.organ_id);
+                if c.added {
+                    set.push(c.organ_id.clone());
+                }
+            }
+        }
+    }
+    set
+}
+
 pub struct NewPackage<'a> {
     pub kind: &'a str,
     pub sender: &'a str,
@@ -891,6 +967,8 @@ pub struct NewPackage<'a> {
     pub signer: Option<&'a str>,
     pub header_json: &'a str,
     pub received_at: i64,
+    /// The DocumentId a business action acts on (`Bussiness/DocumentId`); None for statuses.
+    pub concerns: Option<&'a str>,
 }
 
 /// Insert a package (its bytes from `bytes`, in chunks) and its deliveries inside `tx`.
@@ -903,7 +981,7 @@ async fn store_package(
 ) -> Result<i64, String> {
     let e = |e: sqlx::Error| e.to_string();
     let id: i64 = sqlx::query(
-        "INSERT INTO edocs (kind, sender, from_organ, document_id, status_code, dedup_key, sha256, size, signer, received_at, header, receipt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id",
+        "INSERT INTO edocs (kind, sender, from_organ, document_id, status_code, dedup_key, sha256, size, signer, received_at, header, receipt, concerns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(p.kind)
     .bind(p.sender)
@@ -917,6 +995,7 @@ async fn store_package(
     .bind(p.received_at)
     .bind(p.header_json)
     .bind(Vec::<u8>::new())
+    .bind(p.concerns)
     .fetch_one(&mut **tx)
     .await
     .map_err(e)?
@@ -985,5 +1064,42 @@ pub fn skip_locked(b: Backend) -> &'static str {
     match b {
         Backend::Postgres => " FOR UPDATE SKIP LOCKED",
         Backend::Sqlite => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lienthong_contract::edoc::{Organ, ReceiverChange};
+
+    fn doc(action: &str, to: &[&str], changes: &[(&str, bool)]) -> DocumentHeader {
+        DocumentHeader {
+            to: to
+                .iter()
+                .map(|t| Organ { id: (*t).into(), ..Default::default() })
+                .collect(),
+            business_doc_type: Some(action.into()),
+            receiver_changes: changes
+                .iter()
+                .map(|(o, added)| ReceiverChange { organ_id: (*o).into(), added: *added })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn recipient_set_replays_updates() {
+        let history = [
+            doc("0", &["B", "C"], &[]),
+            doc("2", &["B", "C"], &[("D", true), ("C", false)]),
+        ];
+        assert_eq!(recipient_set(&history), ["B", "D"]);
+        // A later update can bring a removed organ back; a revoke changes nothing.
+        let mut more = history.to_vec();
+        more.push(doc("2", &[], &[("C", true)]));
+        more.push(doc("1", &["B"], &[]));
+        assert_eq!(recipient_set(&more), ["B", "D", "C"]);
+        // Changes on a package that is not an update are ignored.
+        assert_eq!(recipient_set(&[doc("0", &["B"], &[("B", false)])]), ["B"]);
     }
 }

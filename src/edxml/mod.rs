@@ -10,7 +10,8 @@ pub mod write;
 use crate::xml::{Limits, Node, Reader, XmlError};
 use base64_stream::Base64Sink;
 use lienthong_contract::edoc::{
-    Attachment, DocumentHeader, Organ, Priority, ResponseFor, StatusCode, StatusHeader,
+    Attachment, BusinessAction, DocumentHeader, Organ, Priority, ReceiverChange, Replacement,
+    ResponseFor, StatusCode, StatusHeader,
 };
 use lienthong_contract::OrganId;
 use std::io::BufRead;
@@ -82,6 +83,8 @@ pub enum EdxmlError {
     Zip { name: String, reason: String },
     #[error("spool: {0}")]
     Io(String),
+    #[error("{field} has the value {value:?}, outside its code table")]
+    BadCode { field: &'static str, value: String },
 }
 
 impl EdxmlError {
@@ -98,6 +101,7 @@ impl EdxmlError {
             EdxmlError::DuplicateContentId(_) => "edxml_duplicate_content_id",
             EdxmlError::Zip { .. } => "edxml_bad_zip",
             EdxmlError::Io(_) => "edxml_spool_error",
+            EdxmlError::BadCode { .. } => "edxml_bad_code",
         }
     }
 }
@@ -184,6 +188,10 @@ fn read_inner<R: BufRead>(
                     ("MessageHeader", "To") => doc.to.push(Organ::default()),
                     ("MessageHeader", "ResponseFor") => {
                         doc.response_for.push(ResponseFor::default())
+                    }
+                    ("ReceiverList", "Receiver") => doc.receiver_changes.push(ReceiverChange::default()),
+                    ("ReplacementInfoList", "ReplacementInfo") => {
+                        doc.replacements.push(Replacement::default())
                     }
                     ("AttachmentEncoded", "Attachment") => {
                         if attachments.len() >= opts.max_attachments {
@@ -279,7 +287,42 @@ fn read_inner<R: BufRead>(
                     (_, "SignerInfo", "FullName") => set(&mut doc.signer_name, &text),
                     (_, "SignerInfo", "Position") => set(&mut doc.signer_position, &text),
                     (_, "OtherInfo", "Priority") => doc.priority = Some(Priority::from_code(&text)),
-                    (_, "Bussiness", "BussinessDocType") => set(&mut doc.business_doc_type, &text),
+                    (_, "Bussiness", "BussinessDocType") => {
+                        if BusinessAction::from_code(Some(&text)).is_none() {
+                            return Err(EdxmlError::BadCode {
+                                field: "Bussiness/BussinessDocType",
+                                value: text.trim().to_owned(),
+                            });
+                        }
+                        set(&mut doc.business_doc_type, &text)
+                    }
+                    (_, "Bussiness", "DocumentId") => set(&mut doc.business_document_id, &text),
+                    (_, "Receiver", f) => {
+                        if let Some(r) = doc.receiver_changes.last_mut() {
+                            match (f, text.trim()) {
+                                ("OrganId", v) => r.organ_id = v.to_owned(),
+                                ("ReceiverType", "1") => r.added = true,
+                                ("ReceiverType", "0") => r.added = false,
+                                ("ReceiverType", v) => {
+                                    return Err(EdxmlError::BadCode {
+                                        field: "Receiver/ReceiverType",
+                                        value: v.to_owned(),
+                                    })
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                    ("ReplacementInfoList", "ReplacementInfo", "DocumentId") => {
+                        if let Some(r) = doc.replacements.last_mut() {
+                            r.document_id = text.trim().to_owned();
+                        }
+                    }
+                    ("ReplacementInfo", "OrganIdList", "OrganId") => {
+                        if let Some(r) = doc.replacements.last_mut() {
+                            r.organs.push(text.trim().to_owned());
+                        }
+                    }
                     ("AttachmentEncoded", "Attachment", f) => {
                         if let Some(p) = pending.as_mut() {
                             match f {
@@ -371,6 +414,17 @@ fn read_inner<R: BufRead>(
     }
     for t in &doc.to {
         check_organ("To/OrganId", &t.id)?;
+    }
+    for r in &doc.receiver_changes {
+        check_organ("Receiver/OrganId", &r.organ_id)?;
+    }
+    for r in &doc.replacements {
+        if r.document_id.is_empty() {
+            return Err(EdxmlError::Missing("ReplacementInfo/DocumentId"));
+        }
+        for o in &r.organs {
+            check_organ("ReplacementInfo/OrganIdList/OrganId", o)?;
+        }
     }
     if doc.document_id.is_empty() {
         return Err(EdxmlError::Missing("DocumentId"));

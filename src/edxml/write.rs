@@ -152,8 +152,31 @@ pub fn document(h: &DocumentHeader, attachments: &[NewAttachment<'_>]) -> Vec<u8
     o.push_str("</edXML:MessageHeader>");
     if let Some(b) = &h.business_doc_type {
         o.push_str("<edXML:TraceHeaderList><edXML:Bussiness>");
-        el(&mut o, "DocumentId", &h.document_id);
+        el(&mut o, "DocumentId", h.concerns());
         el(&mut o, "BussinessDocType", b);
+        if !h.receiver_changes.is_empty() {
+            o.push_str("<edXML:BussinessDocumentInfo><edXML:DocumentInfo>0</edXML:DocumentInfo><edXML:DocumentReceiver>1</edXML:DocumentReceiver><edXML:ReceiverList>");
+            for r in &h.receiver_changes {
+                o.push_str("<edXML:Receiver>");
+                el(&mut o, "OrganId", &r.organ_id);
+                el(&mut o, "ReceiverType", if r.added { "1" } else { "0" });
+                o.push_str("</edXML:Receiver>");
+            }
+            o.push_str("</edXML:ReceiverList></edXML:BussinessDocumentInfo>");
+        }
+        if !h.replacements.is_empty() {
+            o.push_str("<edXML:ReplacementInfoList>");
+            for r in &h.replacements {
+                o.push_str("<edXML:ReplacementInfo>");
+                el(&mut o, "DocumentId", &r.document_id);
+                o.push_str("<edXML:OrganIdList>");
+                for organ in &r.organs {
+                    el(&mut o, "OrganId", organ);
+                }
+                o.push_str("</edXML:OrganIdList></edXML:ReplacementInfo>");
+            }
+            o.push_str("</edXML:ReplacementInfoList>");
+        }
         o.push_str("</edXML:Bussiness></edXML:TraceHeaderList>");
     }
     o.push_str("</edXML:edXMLHeader><edXML:edXMLBody><edXML:edXMLManifest version=\"1.0\">");
@@ -185,7 +208,7 @@ pub fn document(h: &DocumentHeader, attachments: &[NewAttachment<'_>]) -> Vec<u8
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::edxml::{read, Package, ReadOptions};
+    use crate::edxml::{read, EdxmlError, Package, ReadOptions};
     use lienthong_contract::edoc::ResponseFor;
 
     fn organ(id: &str, name: &str) -> Organ {
@@ -252,6 +275,56 @@ mod tests {
                 assert_eq!(std::fs::read(&attachments[0].1).unwrap(), body);
             }
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn business_actions_round_trip_through_the_reader() {
+        use lienthong_contract::edoc::{BusinessAction, ReceiverChange, Replacement};
+        let update = DocumentHeader {
+            from: organ("000.00.00.H99", "UBND tỉnh Ví Dụ"),
+            to: vec![organ("000.00.01.H99", "Sở Nội vụ")],
+            document_id: "000.00.00.H99,2026/03/02,45/UBND-VP".into(),
+            business_doc_type: Some("2".into()),
+            receiver_changes: vec![
+                ReceiverChange { organ_id: "000.00.02.H99".into(), added: true },
+                ReceiverChange { organ_id: "000.00.03.H99".into(), added: false },
+            ],
+            ..Default::default()
+        };
+        let replace = DocumentHeader {
+            document_id: "000.00.00.H99,2026/03/05,50/UBND-VP".into(),
+            business_doc_type: Some("3".into()),
+            receiver_changes: vec![],
+            replacements: vec![Replacement {
+                document_id: "000.00.00.H99,2026/03/02,45/UBND-VP".into(),
+                organs: vec!["000.00.01.H99".into(), "000.00.02.H99".into()],
+            }],
+            ..update.clone()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for (h, action) in [(&update, BusinessAction::Update), (&replace, BusinessAction::Replace)] {
+            match read(&document(h, &[])[..], &ReadOptions::new(dir.path())).unwrap() {
+                Package::Document { header, .. } => {
+                    assert_eq!(header.action(), action);
+                    assert_eq!(header.receiver_changes, h.receiver_changes);
+                    assert_eq!(header.replacements, h.replacements);
+                    assert_eq!(header.concerns(), h.document_id);
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // Codes outside their tables are refused, not guessed.
+        let text = String::from_utf8(document(&update, &[])).unwrap();
+        for (from, to, field) in [
+            ("<edXML:ReceiverType>0<", "<edXML:ReceiverType>7<", "Receiver/ReceiverType"),
+            ("<edXML:BussinessDocType>2<", "<edXML:BussinessDocType>9<", "Bussiness/BussinessDocType"),
+        ] {
+            let bad = text.replace(from, to);
+            match read(bad.as_bytes(), &ReadOptions::new(dir.path())) {
+                Err(EdxmlError::BadCode { field: f, .. }) => assert_eq!(f, field),
+                other => panic!("{other:?}"),
+            }
         }
     }
 }

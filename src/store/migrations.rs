@@ -23,6 +23,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0002_edocs.sql"),
         postgres: include_str!("../../migrations/postgres/0002_edocs.sql"),
     },
+    Migration {
+        version: 3,
+        name: "edoc_concerns",
+        sqlite: include_str!("../../migrations/sqlite/0003_edoc_concerns.sql"),
+        postgres: include_str!("../../migrations/postgres/0003_edoc_concerns.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<(), StoreError> {

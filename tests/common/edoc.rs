@@ -34,7 +34,18 @@ pub fn sign_with(pki: &Path, stem: &str, doc: &[u8]) -> Vec<u8> {
 
 /// An unsigned document package from `from` to `to`, with one small attachment.
 pub fn document(from: &str, to: &[&str], number: &str, body: &str) -> Vec<u8> {
-    let h = DocumentHeader {
+    document_with(from, to, number, body, |_| {})
+}
+
+/// Like [`document`], with the header adjusted by `edit` (business actions, other fields).
+pub fn document_with(
+    from: &str,
+    to: &[&str],
+    number: &str,
+    body: &str,
+    edit: impl FnOnce(&mut DocumentHeader),
+) -> Vec<u8> {
+    let mut h = DocumentHeader {
         from: organ(from),
         to: to.iter().map(|t| organ(t)).collect(),
         document_id: format!("{from},2026/11/23,{number}"),
@@ -44,6 +55,7 @@ pub fn document(from: &str, to: &[&str], number: &str, body: &str) -> Vec<u8> {
         subject: Some(format!("Văn bản thử nghiệm số {number}")),
         ..Default::default()
     };
+    edit(&mut h);
     write::document(
         &h,
         &[write::NewAttachment {
@@ -262,4 +274,49 @@ pub fn member_toml(id: &str, kind: &str, organs: &[&str], extra: &str) -> String
         "[[members]]\nid = \"{id}\"\nname = \"{id}\"\nkind = \"{kind}\"\norgans = [{}]\nservices = [\"edocs\", \"directory\"]\ncert_subject = \"CN={id},OU=members,O=lienthong sandbox,C=VN\"\n{extra}\n",
         organs.join(", ")
     )
+}
+
+/// A reqwest client presenting `pki/members/<member>` over TLS (h2 or HTTP/1.1).
+pub fn client(pki: &Path, member: &str) -> reqwest::Client {
+    let cfg = super::client_config(pki, Some(pki.join("members").join(member)), &[b"h2", b"http/1.1"]);
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(cfg)
+        .build()
+        .unwrap()
+}
+
+/// POST a package; the status and the JSON answer (`Null` when the body is not JSON).
+pub async fn post(c: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let r = c
+        .post(url)
+        .header("content-type", "application/xml")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// GET a JSON resource that must answer 2xx.
+pub async fn get_json(c: &reqwest::Client, url: &str) -> serde_json::Value {
+    let r = c.get(url).send().await.unwrap();
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+/// Poll `f` every 100 ms until it holds; fail after 30 s naming `what`.
+pub async fn wait_for<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    while !f().await {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

@@ -161,6 +161,74 @@ pub struct DocumentHeader {
     pub response_for: Vec<ResponseFor>,
     /// `TraceHeaderList/Bussiness/BussinessDocType` (0 new, 1 revoke, 2 update, 3 replace).
     pub business_doc_type: Option<String>,
+    /// `Bussiness/DocumentId`: the document a business action (revoke, update, replace) concerns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business_document_id: Option<String>,
+    /// `Bussiness/BussinessDocumentInfo/ReceiverList/Receiver`: recipients an update adds or removes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub receiver_changes: Vec<ReceiverChange>,
+    /// `Bussiness/ReplacementInfoList/ReplacementInfo`: documents a replacement supersedes.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replacements: Vec<Replacement>,
+}
+
+/// What a document package does (`BussinessDocType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BusinessAction {
+    /// 0 (or absent): a new document.
+    New,
+    /// 1: revoke (thu hồi) an earlier document.
+    Revoke,
+    /// 2: update (cập nhật) an earlier document, possibly changing its recipients.
+    Update,
+    /// 3: replace (thay thế) earlier documents.
+    Replace,
+}
+
+impl BusinessAction {
+    /// The action for a `BussinessDocType` value; `None` for a code outside the table.
+    pub fn from_code(code: Option<&str>) -> Option<Self> {
+        match code.map(str::trim) {
+            None | Some("") | Some("0") => Some(Self::New),
+            Some("1") => Some(Self::Revoke),
+            Some("2") => Some(Self::Update),
+            Some("3") => Some(Self::Replace),
+            Some(_) => None,
+        }
+    }
+}
+
+impl DocumentHeader {
+    /// The business action of this package (`New` when the code is absent or unknown).
+    pub fn action(&self) -> BusinessAction {
+        BusinessAction::from_code(self.business_doc_type.as_deref()).unwrap_or(BusinessAction::New)
+    }
+
+    /// The document this package acts on: `Bussiness/DocumentId`, else its own `DocumentId`.
+    pub fn concerns(&self) -> &str {
+        self.business_document_id
+            .as_deref()
+            .filter(|d| !d.is_empty())
+            .unwrap_or(&self.document_id)
+    }
+}
+
+/// `ReceiverList/Receiver`: `OrganId` + `ReceiverType` (0 removed from recipients, 1 added).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReceiverChange {
+    /// `OrganId`.
+    pub organ_id: String,
+    /// `ReceiverType` = 1 (added); `false` for 0 (removed).
+    pub added: bool,
+}
+
+/// `ReplacementInfo`: the replaced `DocumentId` and the organs it went to (`OrganIdList/OrganId`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Replacement {
+    /// `DocumentId` of the replaced document.
+    pub document_id: String,
+    /// `OrganIdList/OrganId`.
+    pub organs: Vec<String>,
 }
 
 /// The header of a status package.
