@@ -69,11 +69,11 @@ fn root_crl(pki: &Path) -> X509Crl {
 fn store(pki: &Path, extra: Vec<X509Crl>) -> TrustStore {
     let mut crls = vec![root_crl(pki)];
     crls.extend(extra);
-    TrustStore {
-        anchors: vec![cert(&pki.join("ca.pem"))],
+    TrustStore::new(
+        vec![cert(&pki.join("ca.pem"))],
+        vec![cert(&pki.join("intermediate.pem"))],
         crls,
-        intermediates: vec![cert(&pki.join("intermediate.pem"))],
-    }
+    )
 }
 
 fn signed(dir: &Path, pki: &Path, stem: &str) -> Verified {
@@ -236,4 +236,14 @@ fn stale_crl_is_used_within_grace_and_refused_beyond() {
     trust.grace = Duration::ZERO;
     let a = trust.assess_as_of(&good, at, next + 1);
     assert_eq!(a.reasons, vec!["revocation_unknown"], "{a:?}");
+
+    // The store remembers the chain it validated above; that memory ends with the chain's
+    // validity: judged one second past the signer's notAfter, it is expired.
+    let epoch = openssl::asn1::Asn1Time::from_unix(0).unwrap();
+    let d = epoch.diff(good.certificates[0].not_after()).unwrap();
+    let not_after = i64::from(d.days) * 86_400 + i64::from(d.secs);
+    trust.grace = Duration::from_secs(GRACE as u64);
+    assert!(trust.assess_as_of(&good, not_after - 1, at).valid);
+    let a = trust.assess_as_of(&good, not_after + 1, at);
+    assert!(a.reasons.contains(&"certificate_expired"), "{a:?}");
 }

@@ -203,15 +203,15 @@ impl Exchange {
                 ));
             }
         }
-        let spool = self.spool_dir.join(format!("read-{}", crate::edge::request_id::generate()));
-        let mut opts = ReadOptions::new(&spool);
+        let mut opts = ReadOptions::new(&self.spool_dir);
         opts.limits = self.trust.policy.limits;
-        // Only the header is wanted: attachments are checked (base64, sizes) and thrown away;
-        // the stored package is the signed bytes, which recipients unzip themselves.
+        // Only the header is wanted: attachments are checked (base64, sizes) and thrown away
+        // without touching the disk; the stored package is the signed bytes, which recipients
+        // unzip themselves.
+        opts.keep_attachments = false;
         opts.sync_spool = false;
         opts.unzip = None;
         let read = edxml::read(body.reader().map_err(io)?, &opts);
-        let _ = std::fs::remove_dir_all(&spool);
         let package = read.map_err(|e| {
             unprocessable(
                 e.code(),

@@ -14,7 +14,8 @@ pub enum Error {
 }
 
 pub struct Base64Sink {
-    out: std::io::BufWriter<std::fs::File>,
+    /// `None`: decode, measure and hash only (a read that inspects and keeps nothing).
+    out: Option<std::io::BufWriter<std::fs::File>>,
     hasher: openssl::sha::Sha256,
     /// Base64 characters not yet decoded (fewer than 4, or a batch being assembled).
     pending: Vec<u8>,
@@ -30,15 +31,23 @@ impl Base64Sink {
             .write(true)
             .create_new(true)
             .open(path)?;
-        Ok(Base64Sink {
-            out: std::io::BufWriter::with_capacity(64 * 1024, f),
+        let mut sink = Self::discard(max);
+        sink.out = Some(std::io::BufWriter::with_capacity(64 * 1024, f));
+        sink.sync = sync;
+        Ok(sink)
+    }
+
+    /// A sink that checks, measures and hashes the decoded bytes without writing them anywhere.
+    pub fn discard(max: u64) -> Self {
+        Base64Sink {
+            out: None,
             hasher: openssl::sha::Sha256::new(),
-            pending: Vec::with_capacity(64 * 1024),
-            sync,
+            pending: Vec::new(),
+            sync: false,
             size: 0,
             max,
             ended: false,
-        })
+        }
     }
 
     fn emit(&mut self, quads: usize) -> Result<(), Error> {
@@ -58,9 +67,10 @@ impl Base64Sink {
             return Err(Error::TooLarge);
         }
         self.hasher.update(&decoded);
-        self.out
-            .write_all(&decoded)
-            .map_err(|e| Error::Io(e.to_string()))
+        match &mut self.out {
+            Some(out) => out.write_all(&decoded).map_err(|e| Error::Io(e.to_string())),
+            None => Ok(()),
+        }
     }
 
     pub fn write(&mut self, text: &str) -> Result<(), Error> {
@@ -78,12 +88,11 @@ impl Base64Sink {
         if !self.pending.is_empty() {
             return Err(Error::Invalid);
         }
-        self.out.flush().map_err(|e| Error::Io(e.to_string()))?;
-        if self.sync {
-            self.out
-                .get_ref()
-                .sync_all()
-                .map_err(|e| Error::Io(e.to_string()))?;
+        if let Some(out) = &mut self.out {
+            out.flush().map_err(|e| Error::Io(e.to_string()))?;
+            if self.sync {
+                out.get_ref().sync_all().map_err(|e| Error::Io(e.to_string()))?;
+            }
         }
         Ok((self.size, hex::encode(self.hasher.finish())))
     }

@@ -42,6 +42,9 @@ pub struct ReadOptions {
     pub unzip: Option<unzip::UnzipLimits>,
     /// fsync spooled attachments (when they are kept); off for a read that only inspects.
     pub sync_spool: bool,
+    /// Write decoded attachments to `spool_dir`. `false`: check, measure and hash them only
+    /// (no files; the attachments' paths are empty).
+    pub keep_attachments: bool,
 }
 
 impl ReadOptions {
@@ -54,6 +57,7 @@ impl ReadOptions {
             limits: Limits::default(),
             unzip: Some(unzip::UnzipLimits::default()),
             sync_spool: true,
+            keep_attachments: true,
         }
     }
 }
@@ -201,6 +205,11 @@ fn read_inner<R: BufRead>(
                             meta: Attachment::default(),
                             sink: None,
                         });
+                    }
+                    ("Attachment", "ContentTransferEncoded") if !opts.keep_attachments => {
+                        if let Some(p) = pending.as_mut() {
+                            p.sink = Some((Base64Sink::discard(opts.max_attachment_bytes), PathBuf::new()));
+                        }
                     }
                     ("Attachment", "ContentTransferEncoded") => {
                         if let Some(p) = pending.as_mut() {

@@ -50,6 +50,53 @@ pub struct TrustStore {
     pub anchors: Vec<X509>,
     pub crls: Vec<X509Crl>,
     pub intermediates: Vec<X509>,
+    /// Signature checks already done against this store's fixed contents.
+    memo: Memo,
+}
+
+/// What a [`TrustStore`] has already proven, so that each package does not repeat the same
+/// signature checks (about seven ECDSA verifications for a three-level chain with CRLs):
+/// - chains that validated, keyed by the SHA-256 of the signer and the certificates the message
+///   carried, with the window in which every certificate of the chain is valid: a hit inside
+///   that window skips OpenSSL's path building; revocation is still judged on every call
+///   against the CRLs (and OCSP), so a positive memo never hides a revocation;
+/// - which CRL (index in `crls`) each issuer signed, keyed by the issuer's SHA-256.
+///
+/// Only successes are kept; the store's anchors, intermediates and CRLs never change after
+/// loading (a reload builds a new store, with an empty memo). Bounded: cleared when full.
+#[derive(Default)]
+struct Memo {
+    chains: std::sync::Mutex<std::collections::HashMap<[u8; 32], MemoChain>>,
+    crl_of: std::sync::Mutex<std::collections::HashMap<[u8; 32], Option<usize>>>,
+}
+
+const MEMO_MAX: usize = 10_000;
+
+#[derive(Clone)]
+struct MemoChain {
+    chain: Vec<X509>,
+    /// Latest notBefore and earliest notAfter of the chain (unix seconds).
+    from: i64,
+    until: i64,
+}
+
+fn der_key<'a>(certs: impl IntoIterator<Item = &'a X509>) -> Option<[u8; 32]> {
+    let mut h = openssl::sha::Sha256::new();
+    for c in certs {
+        let der = c.to_der().ok()?;
+        h.update(&(der.len() as u64).to_be_bytes());
+        h.update(&der);
+    }
+    Some(h.finish())
+}
+
+fn memo_put<V>(map: &std::sync::Mutex<std::collections::HashMap<[u8; 32], V>>, k: [u8; 32], v: V) {
+    if let Ok(mut m) = map.lock() {
+        if m.len() >= MEMO_MAX {
+            m.clear();
+        }
+        m.insert(k, v);
+    }
 }
 
 fn pem_blocks(text: &str) -> Vec<(String, String)> {
@@ -73,9 +120,20 @@ fn pem_blocks(text: &str) -> Vec<(String, String)> {
 }
 
 impl TrustStore {
+    /// A store of these anchors, intermediates and CRLs.
+    pub fn new(anchors: Vec<X509>, intermediates: Vec<X509>, crls: Vec<X509Crl>) -> Self {
+        TrustStore {
+            anchors,
+            crls,
+            intermediates,
+            memo: Memo::default(),
+        }
+    }
+
     /// Every PEM (or DER `.der`/`.cer`/`.crt`/`.crl`) item in `path` — a file, or every file
     /// directly in a directory: certificates become anchors, CRLs revocation lists.
     pub fn add_anchors(&mut self, path: &Path) -> Result<(), String> {
+        self.memo = Memo::default();
         for (label, bytes, name) in read_items(path)? {
             match label.as_str() {
                 "CERTIFICATE" => self.anchors.push(parse_cert(&bytes, &name)?),
@@ -88,6 +146,7 @@ impl TrustStore {
 
     /// Every certificate in `path` (file or directory) joins the intermediate pool.
     pub fn add_intermediates(&mut self, path: &Path) -> Result<(), String> {
+        self.memo = Memo::default();
         for (label, bytes, name) in read_items(path)? {
             if label == "CERTIFICATE" {
                 self.intermediates.push(parse_cert(&bytes, &name)?);
@@ -98,6 +157,7 @@ impl TrustStore {
 
     /// Every CRL in `path` (file or directory).
     pub fn add_crls(&mut self, path: &Path) -> Result<(), String> {
+        self.memo = Memo::default();
         for (label, bytes, name) in read_items(path)? {
             if label == "X509 CRL" {
                 self.crls.push(parse_crl(&bytes, &name)?);
@@ -319,7 +379,53 @@ struct Built {
     chain: Vec<X509>,
 }
 
+/// [`build_chain_uncached`] behind the store's memo of chains that validated.
 fn build_chain(
+    signer: &X509,
+    extra: &[X509],
+    store: &TrustStore,
+    at: i64,
+    crl_all: bool,
+) -> Result<Built, openssl::error::ErrorStack> {
+    let key = {
+        let mut h = openssl::sha::Sha256::new();
+        h.update(&[u8::from(crl_all)]);
+        match der_key(std::iter::once(signer).chain(extra.iter())) {
+            Some(k) => {
+                h.update(&k);
+                Some(h.finish())
+            }
+            None => None,
+        }
+    };
+    if let Some(k) = key {
+        let hit = store.memo.chains.lock().ok().and_then(|m| m.get(&k).cloned());
+        if let Some(m) = hit {
+            if m.from <= at && at <= m.until {
+                return Ok(Built {
+                    ok: true,
+                    code: 0,
+                    text: "ok".into(),
+                    chain: m.chain,
+                });
+            }
+        }
+    }
+    let built = build_chain_uncached(signer, extra, store, at, crl_all)?;
+    if let (true, Some(k)) = (built.ok, key) {
+        let bounds = built.chain.iter().try_fold((i64::MIN, i64::MAX), |(from, until), c| {
+            let nb = cache::unix_of(c.not_before()).ok()?;
+            let na = cache::unix_of(c.not_after()).ok()?;
+            Some((from.max(nb), until.min(na)))
+        });
+        if let Some((from, until)) = bounds {
+            memo_put(&store.memo.chains, k, MemoChain { chain: built.chain.clone(), from, until });
+        }
+    }
+    Ok(built)
+}
+
+fn build_chain_uncached(
     signer: &X509,
     extra: &[X509],
     store: &TrustStore,
@@ -365,16 +471,30 @@ fn build_chain(
     })
 }
 
-/// The newest CRL in `crls` that `issuer` signed.
-fn crl_of<'c>(issuer: &X509, crls: &'c [X509Crl]) -> Option<&'c X509Crl> {
+/// The newest CRL of the store that `issuer` signed (signature checks remembered per issuer).
+fn crl_of<'c>(issuer: &X509, store: &'c TrustStore) -> Option<&'c X509Crl> {
+    let key = der_key(std::iter::once(issuer));
+    if let Some(k) = key {
+        if let Some(hit) = store.memo.crl_of.lock().ok().and_then(|m| m.get(&k).copied()) {
+            return hit.and_then(|i| store.crls.get(i));
+        }
+    }
     let name = issuer.subject_name().to_der().ok()?;
-    let key = issuer.public_key().ok()?;
-    crls.iter()
-        .filter(|crl| {
+    let pkey = issuer.public_key().ok()?;
+    let found = store
+        .crls
+        .iter()
+        .enumerate()
+        .filter(|(_, crl)| {
             crl.issuer_name().to_der().ok().as_deref() == Some(&name[..])
-                && crl.verify(&key).unwrap_or(false)
+                && crl.verify(&pkey).unwrap_or(false)
         })
-        .max_by_key(|crl| cache::unix_of(crl.last_update()).unwrap_or(i64::MIN))
+        .max_by_key(|(_, crl)| cache::unix_of(crl.last_update()).unwrap_or(i64::MIN))
+        .map(|(i, _)| i);
+    if let Some(k) = key {
+        memo_put(&store.memo.crl_of, k, found);
+    }
+    found.and_then(|i| store.crls.get(i))
 }
 
 /// Status of `cert` from its issuer's `crl`, judged at `f.now`: revoked whatever the CRL's
@@ -401,8 +521,8 @@ fn crl_verdict(cert: &X509, crl: &X509Crl, f: &RevocationCheck<'_>) -> Verdict {
 }
 
 /// Status of `cert` from the newest CRL its `issuer` signed; unknown when there is none.
-fn crl_status(cert: &X509, issuer: &X509, crls: &[X509Crl], f: &RevocationCheck<'_>) -> Verdict {
-    match crl_of(issuer, crls) {
+fn crl_status(cert: &X509, issuer: &X509, store: &TrustStore, f: &RevocationCheck<'_>) -> Verdict {
+    match crl_of(issuer, store) {
         Some(crl) => crl_verdict(cert, crl, f),
         None => Verdict::unknown("no CRL from this issuer"),
     }
@@ -510,7 +630,7 @@ pub fn validate(
         // (last) is checked against its own CRL, as OpenSSL does.
         for i in 0..n {
             let issuer = &built.chain[(i + 1).min(n - 1)];
-            if let Some(crl) = crl_of(issuer, &store.crls) {
+            if let Some(crl) = crl_of(issuer, store) {
                 let v = crl_verdict(&built.chain[i], crl, fresh);
                 let what = format!("CRL of {}", subject_text(issuer));
                 tally.add(v, &what, &mut reasons, &mut warnings);
@@ -526,7 +646,7 @@ pub fn validate(
             tally.add(v, &what, &mut reasons, &mut warnings);
             for i in 1..n.saturating_sub(1) {
                 let issuer = &built.chain[i + 1];
-                let v = crl_status(&built.chain[i], issuer, &store.crls, fresh);
+                let v = crl_status(&built.chain[i], issuer, store, fresh);
                 let what = format!("CRL of {}", subject_text(issuer));
                 tally.add(v, &what, &mut reasons, &mut warnings);
             }
