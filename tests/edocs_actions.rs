@@ -147,4 +147,30 @@ async fn revoke_update_and_replace_reach_every_affected_recipient() {
         .collect();
     seen.sort();
     assert_eq!(seen, [B, D]);
+
+    // Every POST has its allow record — committed with the package when one was stored, by the
+    // guard otherwise (duplicate, conflict) — and each stored package's record follows its
+    // allow record in the same chain. The chain verifies.
+    let out = g.cli(&["audit", "tail", "-n", "200", "--json"]);
+    assert!(out.status.success());
+    let records: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let posts: Vec<&Value> = records
+        .iter()
+        .filter(|r| r["action"] == "POST /v1/edocs" && r["actor"] == "vpubnd")
+        .collect();
+    assert_eq!(posts.len(), 6, "{records:#?}");
+    assert!(posts.iter().all(|r| r["outcome"] == "allow"));
+    let accepts: Vec<usize> = (0..records.len())
+        .filter(|&i| records[i]["action"] == "edoc.accept document")
+        .collect();
+    assert_eq!(accepts.len(), 4);
+    for i in accepts {
+        let allow = &records[i - 1];
+        assert_eq!(allow["action"], "POST /v1/edocs");
+        assert_eq!(allow["request_id"], records[i]["request_id"]);
+    }
+    assert!(g.cli(&["audit", "verify"]).status.success());
 }

@@ -80,6 +80,20 @@ pub async fn append_in(
     backend: Backend,
     ev: &Event,
 ) -> Result<Record, StoreError> {
+    let mut recs = append_all_in(tx, backend, &[ev]).await?;
+    recs.pop().ok_or(StoreError::Db(sqlx::Error::RowNotFound))
+}
+
+/// Append `events`, in order, inside an open transaction: one read of the chain's head and one
+/// multi-row insert, whatever their number.
+pub async fn append_all_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: Backend,
+    events: &[&Event],
+) -> Result<Vec<Record>, StoreError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
     if backend == Backend::Postgres {
         // One writer at a time across every node sharing the database.
         sqlx::query("SELECT pg_advisory_xact_lock(7171717)")
@@ -89,44 +103,74 @@ pub async fn append_in(
     let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut **tx)
         .await?;
-    let (seq, prev_hash) = match last {
+    let (mut seq, mut prev_hash) = match last {
         Some(r) => (
             r.try_get::<i64, _>("seq")? + 1,
             r.try_get::<String, _>("hash")?,
         ),
         None => (1, GENESIS.to_owned()),
     };
-    let mut rec = Record {
-        seq,
-        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        kind: ev.kind.to_owned(),
-        actor: ev.actor.clone(),
-        action: ev.action.clone(),
-        outcome: ev.outcome.clone(),
-        request_id: ev.request_id.clone(),
-        detail: ev.detail.to_string(),
-        prev_hash,
-        hash: String::new(),
-    };
-    rec.hash = rec.compute_hash();
-    sqlx::query(
-        "INSERT INTO audit_log (seq, at, kind, actor, action, outcome, request_id, detail, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(rec.seq)
-    .bind(&rec.at)
-    .bind(&rec.kind)
-    .bind(&rec.actor)
-    .bind(&rec.action)
-    .bind(&rec.outcome)
-    .bind(&rec.request_id)
-    .bind(&rec.detail)
-    .bind(&rec.prev_hash)
-    .bind(&rec.hash)
-    .execute(&mut **tx)
-    .await?;
-    metrics::counter!("lienthong_audit_records_total", "kind" => ev.kind).increment(1);
-    Ok(rec)
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let mut recs = Vec::with_capacity(events.len());
+    for ev in events {
+        let mut rec = Record {
+            seq,
+            at: at.clone(),
+            kind: ev.kind.to_owned(),
+            actor: ev.actor.clone(),
+            action: ev.action.clone(),
+            outcome: ev.outcome.clone(),
+            request_id: ev.request_id.clone(),
+            detail: ev.detail.to_string(),
+            prev_hash,
+            hash: String::new(),
+        };
+        rec.hash = rec.compute_hash();
+        seq += 1;
+        prev_hash = rec.hash.clone();
+        recs.push(rec);
+    }
+    let mut sql = String::from(
+        "INSERT INTO audit_log (seq, at, kind, actor, action, outcome, request_id, detail, prev_hash, hash) VALUES ",
+    );
+    for i in 0..recs.len() {
+        let b = i * 10;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 8,
+            b + 9,
+            b + 10
+        ));
+    }
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for rec in &recs {
+        q = q
+            .bind(rec.seq)
+            .bind(rec.at.clone())
+            .bind(rec.kind.clone())
+            .bind(rec.actor.clone())
+            .bind(rec.action.clone())
+            .bind(rec.outcome.clone())
+            .bind(rec.request_id.clone())
+            .bind(rec.detail.clone())
+            .bind(rec.prev_hash.clone())
+            .bind(rec.hash.clone());
+    }
+    q.execute(&mut **tx).await?;
+    for ev in events {
+        metrics::counter!("lienthong_audit_records_total", "kind" => ev.kind).increment(1);
+    }
+    Ok(recs)
 }
 
 /// Append one event in its own transaction; returns after the commit.

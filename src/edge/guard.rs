@@ -1,7 +1,10 @@
 //! The guard on every member route: identity → rate limit → access rule → audit, in that
 //! order. Access is denied by default: a route states what it needs with [`Access`], and every
 //! decision, allow or deny, is appended to the audit chain before the handler runs, so a 2xx
-//! implies its audit record is committed.
+//! implies its audit record is committed. A route whose handler writes in one transaction
+//! anyway ([`Access::ServiceInTx`]) has the handler commit the allow record with its own state
+//! (one commit per request instead of two); if the handler does not, the guard appends it
+//! before answering. Either way no answer leaves without its audit record.
 
 use super::request_id::ServedMember;
 use super::token::TokenError;
@@ -22,6 +25,29 @@ pub enum Access {
     Member,
     /// A member granted this service.
     Service(Service),
+    /// A member granted this service; the handler commits the allow record in its own
+    /// transaction (see [`PendingAllow`]).
+    ServiceInTx(Service),
+}
+
+/// The allow record of a request on an [`Access::ServiceInTx`] route, as a request extension.
+/// The handler appends `event` inside its transaction and calls [`PendingAllow::committed`]
+/// after the commit; if it never does (it refused the request early, or its transaction
+/// failed), the guard appends the record before the answer leaves, or answers 503.
+#[derive(Debug)]
+pub struct PendingAllow {
+    pub event: Event,
+    done: std::sync::atomic::AtomicBool,
+}
+
+impl PendingAllow {
+    pub fn committed(&self) {
+        self.done.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    fn is_committed(&self) -> bool {
+        self.done.load(std::sync::atomic::Ordering::Acquire)
+    }
 }
 
 /// How the caller proved who it is.
@@ -116,7 +142,7 @@ pub async fn layer(
             .limits
             .check(&member.id)
             .map_err(Problem::rate_limited)?;
-        if let Access::Service(s) = access {
+        if let Access::Service(s) | Access::ServiceInTx(s) = access {
             ev.detail["service"] = serde_json::json!(s.as_str());
             if !member.may_use(s) {
                 return Err(Problem::service_not_granted(&member.id, s.as_str()));
@@ -138,12 +164,22 @@ pub async fn layer(
         }
         Ok((member, method)) => {
             ev.outcome = "allow".into();
+            let in_tx = matches!(access, Access::ServiceInTx(_));
             // Fail closed: no audit record, no service.
-            if let Err(e) = audit::append(&state.store, &ev).await {
-                tracing::error!(request_id = %rid, error = %e, "audit append failed");
-                return Problem::store_unavailable()
-                    .with_request_id(&rid)
-                    .into_response();
+            if !in_tx {
+                if let Err(e) = audit::append(&state.store, &ev).await {
+                    tracing::error!(request_id = %rid, error = %e, "audit append failed");
+                    return Problem::store_unavailable()
+                        .with_request_id(&rid)
+                        .into_response();
+                }
+            }
+            let pending = Arc::new(PendingAllow {
+                event: ev,
+                done: false.into(),
+            });
+            if in_tx {
+                req.extensions_mut().insert(pending.clone());
             }
             let id = member.id.clone();
             req.extensions_mut().insert(Caller {
@@ -152,6 +188,14 @@ pub async fn layer(
                 conn,
             });
             let mut resp = next.run(req).await;
+            if in_tx && !pending.is_committed() {
+                if let Err(e) = audit::append(&state.store, &pending.event).await {
+                    tracing::error!(request_id = %rid, error = %e, "audit append failed");
+                    return Problem::store_unavailable()
+                        .with_request_id(&rid)
+                        .into_response();
+                }
+            }
             resp.extensions_mut().insert(ServedMember(id));
             resp
         }

@@ -11,6 +11,7 @@ pub mod receipt;
 use crate::audit::{self, Event};
 use crate::config::{Config, EdocsCfg};
 use crate::dsig::verify::{verify, DsigError};
+use crate::edge::guard::PendingAllow;
 use crate::edge::Problem;
 use crate::edxml::{self, Package, ReadOptions};
 use crate::members::{Member, Registry};
@@ -89,6 +90,8 @@ struct Pending {
     response_for: Option<lienthong_contract::edoc::ResponseFor>,
     dedup_key: String,
     request_id: String,
+    /// The guard's allow record, committed with the package.
+    allow: Option<Arc<PendingAllow>>,
 }
 
 /// A recipient as decided at acceptance.
@@ -191,7 +194,9 @@ impl Exchange {
             Err(e) => {
                 return Err(unprocessable(
                     e.code(),
-                    format!("Gói tin bị từ chối khi kiểm tra chữ ký số: {e}. Gói tin không được lưu."),
+                    format!(
+                        "Gói tin bị từ chối khi kiểm tra chữ ký số: {e}. Gói tin không được lưu."
+                    ),
                 ))
             }
         };
@@ -226,7 +231,8 @@ impl Exchange {
                     if matches!(package, Package::Status(_)) {
                         "Gói tin trạng thái chưa được ký số; thành viên này phải ký số gói tin trạng thái.".into()
                     } else {
-                        "Văn bản điện tử phải được ký số (chữ ký XML-DSig trong edXMLHeader).".into()
+                        "Văn bản điện tử phải được ký số (chữ ký XML-DSig trong edXMLHeader)."
+                            .into()
                     },
                 ));
             }
@@ -263,7 +269,11 @@ impl Exchange {
                 organ: organ.to_owned(),
                 state: "queued",
                 member: Some(m.id.clone()),
-                mode: if m.push_endpoint.is_some() { "push" } else { "pull" },
+                mode: if m.push_endpoint.is_some() {
+                    "push"
+                } else {
+                    "pull"
+                },
                 order_key: m.ordered.then(|| format!("{sender_organ}|{}", m.id)),
             }),
             Route::Unroutable => Some(Recipient {
@@ -282,6 +292,7 @@ impl Exchange {
         caller: Arc<Member>,
         upload: Upload,
         request_id: &str,
+        allow: Option<Arc<PendingAllow>>,
     ) -> Result<Accepted, Problem> {
         let this = self.clone();
         let member = caller.clone();
@@ -313,7 +324,10 @@ impl Exchange {
                 ),
             };
         let from_id = OrganId::parse(&from).map_err(|e| {
-            unprocessable("edxml_bad_organ_id", format!("Mã định danh cơ quan gửi không hợp lệ: {e}"))
+            unprocessable(
+                "edxml_bad_organ_id",
+                format!("Mã định danh cơ quan gửi không hợp lệ: {e}"),
+            )
         })?;
         if !caller.speaks_for(&from_id) {
             return Err(problem(
@@ -351,17 +365,22 @@ impl Exchange {
             response_for,
             dedup_key,
             request_id: request_id.to_owned(),
+            allow: allow.clone(),
         };
         let accepted = self
             .store
             .batched(move |tx| Box::pin(async move { this.accept_in(tx, pending).await }))
             .await
             .map_err(store_error)??;
+        if let Some(a) = allow {
+            a.committed();
+        }
         if !accepted.duplicate {
             if accepted.recipients.iter().any(|r| r.mode == "push") {
                 self.wake.notify_waiters();
             }
-            metrics::counter!("lienthong_edocs_accepted_total", "kind" => accepted.kind).increment(1);
+            metrics::counter!("lienthong_edocs_accepted_total", "kind" => accepted.kind)
+                .increment(1);
         }
         Ok(accepted)
     }
@@ -380,6 +399,7 @@ impl Exchange {
             response_for,
             dedup_key,
             request_id,
+            allow,
         } = p;
         let request_id = request_id.as_str();
         if let Some(row) = sqlx::query("SELECT id, sha256 FROM edocs WHERE dedup_key = $1")
@@ -402,6 +422,11 @@ impl Exchange {
                 .with_extra("existing_id", id));
             }
             let recipients = self.recipients_of(tx, id).await?;
+            if let Some(a) = &allow {
+                audit::append_in(tx, self.store.backend(), &a.event)
+                    .await
+                    .map_err(store_error)?;
+            }
             return Ok(Accepted {
                 id,
                 kind,
@@ -422,13 +447,17 @@ impl Exchange {
                 match header.action() {
                     BusinessAction::New => {}
                     BusinessAction::Revoke | BusinessAction::Update => {
-                        organs.extend(self.current_recipients(tx, &from, header.concerns()).await?);
+                        organs.extend(
+                            self.current_recipients(tx, &from, header.concerns())
+                                .await?,
+                        );
                         organs.extend(header.receiver_changes.iter().map(|r| r.organ_id.clone()));
                     }
                     BusinessAction::Replace => {
                         for r in &header.replacements {
                             organs.extend(r.organs.iter().cloned());
-                            organs.extend(self.current_recipients(tx, &from, &r.document_id).await?);
+                            organs
+                                .extend(self.current_recipients(tx, &from, &r.document_id).await?);
                         }
                     }
                 }
@@ -510,8 +539,10 @@ impl Exchange {
             q.execute(&mut **tx).await.map_err(store_error)?;
         }
 
-        let states: Vec<(String, &'static str)> =
-            recipients.iter().map(|r| (r.organ.clone(), r.state)).collect();
+        let states: Vec<(String, &'static str)> = recipients
+            .iter()
+            .map(|r| (r.organ.clone(), r.state))
+            .collect();
         let receipt_doc = receipt::document(&ReceiptFacts {
             id,
             kind,
@@ -531,33 +562,32 @@ impl Exchange {
             .await
             .map_err(store_error)?;
 
-        audit::append_in(
-            tx,
-            self.store.backend(),
-            &Event {
-                kind: "message",
-                actor: caller.id.clone(),
-                action: format!("edoc.accept {kind}"),
-                outcome: "accepted".into(),
-                request_id: request_id.to_owned(),
-                detail: json!({
-                    "id": id,
-                    "from": from,
-                    "document_id": document_id,
-                    "sha256": upload.sha256,
-                    "size": upload.len,
-                    "signed": inspected.signer.is_some(),
-                    "recipients": recipients.iter().map(|r| json!([r.organ, r.state])).collect::<Vec<_>>(),
-                    "warnings": inspected.warnings,
-                    "action": match &inspected.package {
-                        Package::Document { header, .. } => Some(format!("{:?}", header.action()).to_lowercase()),
-                        Package::Status(_) => None,
-                    },
-                }),
-            },
-        )
-        .await
-        .map_err(store_error)?;
+        let accept_event = Event {
+            kind: "message",
+            actor: caller.id.clone(),
+            action: format!("edoc.accept {kind}"),
+            outcome: "accepted".into(),
+            request_id: request_id.to_owned(),
+            detail: json!({
+                "id": id,
+                "from": from,
+                "document_id": document_id,
+                "sha256": upload.sha256,
+                "size": upload.len,
+                "signed": inspected.signer.is_some(),
+                "recipients": recipients.iter().map(|r| json!([r.organ, r.state])).collect::<Vec<_>>(),
+                "warnings": inspected.warnings,
+                "action": match &inspected.package {
+                    Package::Document { header, .. } => Some(format!("{:?}", header.action()).to_lowercase()),
+                    Package::Status(_) => None,
+                },
+            }),
+        };
+        let mut events: Vec<&Event> = allow.iter().map(|a| &a.event).collect();
+        events.push(&accept_event);
+        audit::append_all_in(tx, self.store.backend(), &events)
+            .await
+            .map_err(store_error)?;
         Ok(Accepted {
             id,
             kind,
@@ -752,14 +782,15 @@ impl Exchange {
         if sender == member.id {
             return Ok(sender);
         }
-        let n: i64 = sqlx::query("SELECT COUNT(*) AS n FROM deliveries WHERE edoc_id = $1 AND member = $2")
-            .bind(id)
-            .bind(&member.id)
-            .fetch_one(self.store.pool())
-            .await
-            .map_err(store_error)?
-            .try_get("n")
-            .map_err(store_error)?;
+        let n: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM deliveries WHERE edoc_id = $1 AND member = $2")
+                .bind(id)
+                .bind(&member.id)
+                .fetch_one(self.store.pool())
+                .await
+                .map_err(store_error)?
+                .try_get("n")
+                .map_err(store_error)?;
         if n == 0 {
             // Same answer as a missing package: do not reveal other members' traffic.
             return Err(edoc_not_found(id));
@@ -841,7 +872,9 @@ impl Exchange {
         for r in rows {
             let g = |e| store_error(e);
             let t = |k: &str| -> Result<Option<String>, Problem> {
-                Ok(r.try_get::<Option<i64>, _>(k).map_err(store_error)?.map(rfc3339))
+                Ok(r.try_get::<Option<i64>, _>(k)
+                    .map_err(store_error)?
+                    .map(rfc3339))
             };
             out.push(json!({
                 "organ": r.try_get::<String, _>("recipient_organ").map_err(g)?,
@@ -1028,20 +1061,36 @@ async fn store_package(
             break;
         }
     }
-    for r in recipients {
-        sqlx::query(
-            "INSERT INTO deliveries (edoc_id, recipient_organ, member, mode, state, order_key, attempts, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $7)",
-        )
-        .bind(id)
-        .bind(&r.organ)
-        .bind(&r.member)
-        .bind(r.mode)
-        .bind(r.state)
-        .bind(&r.order_key)
-        .bind(p.received_at)
-        .execute(&mut **tx)
-        .await
-        .map_err(e)?;
+    // The recipients in few statements (bounded, within every backend's parameter limit).
+    for group in recipients.chunks(1000) {
+        let recipients = group;
+        let mut sql = String::from(
+            "INSERT INTO deliveries (edoc_id, recipient_organ, member, mode, state, order_key, attempts, next_attempt_at, created_at) VALUES ",
+        );
+        for i in 0..recipients.len() {
+            let b = 3 + i * 5;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "($1, ${}, ${}, ${}, ${}, ${}, 0, $2, $2)",
+                b,
+                b + 1,
+                b + 2,
+                b + 3,
+                b + 4
+            ));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(p.received_at);
+        for r in recipients {
+            q = q
+                .bind(r.organ.clone())
+                .bind(r.member.clone())
+                .bind(r.mode)
+                .bind(r.state)
+                .bind(r.order_key.clone());
+        }
+        q.execute(&mut **tx).await.map_err(e)?;
     }
     Ok(id)
 }
@@ -1076,12 +1125,18 @@ mod tests {
         DocumentHeader {
             to: to
                 .iter()
-                .map(|t| Organ { id: (*t).into(), ..Default::default() })
+                .map(|t| Organ {
+                    id: (*t).into(),
+                    ..Default::default()
+                })
                 .collect(),
             business_doc_type: Some(action.into()),
             receiver_changes: changes
                 .iter()
-                .map(|(o, added)| ReceiverChange { organ_id: (*o).into(), added: *added })
+                .map(|(o, added)| ReceiverChange {
+                    organ_id: (*o).into(),
+                    added: *added,
+                })
                 .collect(),
             ..Default::default()
         }

@@ -1,6 +1,7 @@
 //! `/v1/edocs`: document exchange for members (the verbs of the national axis: send, list
 //! received, get, acknowledge, sent-list).
 
+use crate::edge::guard::PendingAllow;
 use crate::edge::{AppState, Caller, Problem, RequestId};
 use axum::body::Body;
 use axum::extract::{Extension, Path, RawQuery, State};
@@ -8,6 +9,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
+use std::sync::Arc;
 
 type Result<T> = std::result::Result<T, Problem>;
 
@@ -20,12 +22,13 @@ pub async fn submit(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Extension(rid): Extension<RequestId>,
+    allow: Option<Extension<Arc<PendingAllow>>>,
     body: Body,
 ) -> Result<Response> {
     let ex = &state.exchange;
     let upload = ex.receive(body).await.map_err(with_rid(&rid))?;
     let accepted = ex
-        .accept(caller.member.clone(), upload, &rid.0)
+        .accept(caller.member.clone(), upload, &rid.0, allow.map(|a| a.0))
         .await
         .map_err(with_rid(&rid))?;
     let status = if accepted.duplicate {
@@ -42,16 +45,13 @@ pub async fn submit(
 }
 
 fn parse_id(s: &str, rid: &RequestId) -> Result<i64> {
-    s.parse::<i64>()
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| {
-            Problem::bad_request(
-                "invalid_edoc_id",
-                format!("Số hiệu gói tin {s:?} không hợp lệ (phải là số nguyên dương)."),
-            )
-            .with_request_id(&rid.0)
-        })
+    s.parse::<i64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+        Problem::bad_request(
+            "invalid_edoc_id",
+            format!("Số hiệu gói tin {s:?} không hợp lệ (phải là số nguyên dương)."),
+        )
+        .with_request_id(&rid.0)
+    })
 }
 
 fn query_int(raw: &Option<String>, key: &str, rid: &RequestId) -> Result<Option<i64>> {
@@ -103,7 +103,10 @@ pub async fn get(
     Ok((
         [
             (header::CONTENT_TYPE, "application/xml".to_owned()),
-            (header::HeaderName::from_static("x-lienthong-edoc-id"), id.to_string()),
+            (
+                header::HeaderName::from_static("x-lienthong-edoc-id"),
+                id.to_string(),
+            ),
         ],
         body,
     )
@@ -130,7 +133,9 @@ pub async fn ack(
     let ack: Ack = serde_json::from_slice(&bytes).map_err(|e| {
         Problem::bad_request(
             "invalid_ack",
-            format!("Thân yêu cầu phải là JSON {{\"result\":\"done\"|\"fail\",\"reason\":\"…\"}}: {e}"),
+            format!(
+                "Thân yêu cầu phải là JSON {{\"result\":\"done\"|\"fail\",\"reason\":\"…\"}}: {e}"
+            ),
         )
         .with_request_id(&rid.0)
     })?;

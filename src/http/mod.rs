@@ -57,7 +57,11 @@ pub fn member_router(state: AppState) -> Router {
         )
         .route(
             "/v1/edocs",
-            guarded(&state, edocs_access, post(edocs::submit)),
+            guarded(
+                &state,
+                Access::ServiceInTx(Service::Edocs),
+                post(edocs::submit),
+            ),
         )
         .route(
             "/v1/edocs/inbox",
