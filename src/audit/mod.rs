@@ -130,28 +130,10 @@ pub async fn append_all_in(
         prev_hash = rec.hash.clone();
         recs.push(rec);
     }
-    let mut sql = String::from(
-        "INSERT INTO audit_log (seq, at, kind, actor, action, outcome, request_id, detail, prev_hash, hash) VALUES ",
+    let sql = format!(
+        "INSERT INTO audit_log (seq, at, kind, actor, action, outcome, request_id, detail, prev_hash, hash) VALUES {}",
+        crate::store::values(recs.len(), "({})", 10, 1)
     );
-    for i in 0..recs.len() {
-        let b = i * 10;
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7,
-            b + 8,
-            b + 9,
-            b + 10
-        ));
-    }
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for rec in &recs {
         q = q

@@ -1063,26 +1063,12 @@ async fn store_package(
     }
     // The recipients in few statements (bounded, within every backend's parameter limit).
     for group in recipients.chunks(1000) {
-        let recipients = group;
-        let mut sql = String::from(
-            "INSERT INTO deliveries (edoc_id, recipient_organ, member, mode, state, order_key, attempts, next_attempt_at, created_at) VALUES ",
+        let sql = format!(
+            "INSERT INTO deliveries (edoc_id, recipient_organ, member, mode, state, order_key, attempts, next_attempt_at, created_at) VALUES {}",
+            crate::store::values(group.len(), "($1, {}, 0, $2, $2)", 5, 3)
         );
-        for i in 0..recipients.len() {
-            let b = 3 + i * 5;
-            if i > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&format!(
-                "($1, ${}, ${}, ${}, ${}, ${}, 0, $2, $2)",
-                b,
-                b + 1,
-                b + 2,
-                b + 3,
-                b + 4
-            ));
-        }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(p.received_at);
-        for r in recipients {
+        for r in group {
             q = q
                 .bind(r.organ.clone())
                 .bind(r.member.clone())

@@ -168,3 +168,25 @@ impl Store {
         self.pool.close().await;
     }
 }
+
+/// The `VALUES` list of a multi-row insert: `rows` tuples, each `template` with `{}` replaced by
+/// that row's `width` placeholders, numbered from `$first`. E.g. `values(2, "($1, {})", 2, 2)`
+/// is `($1, $2, $3), ($1, $4, $5)`.
+pub fn values(rows: usize, template: &str, width: usize, first: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let ps: Vec<String> = (0..width).map(|c| format!("${}", first + r * width + c)).collect();
+            template.replace("{}", &ps.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod values_tests {
+    #[test]
+    fn numbers_rows_from_first() {
+        assert_eq!(super::values(2, "($1, {})", 2, 2), "($1, $2, $3), ($1, $4, $5)");
+        assert_eq!(super::values(1, "({})", 3, 1), "($1, $2, $3)");
+    }
+}
