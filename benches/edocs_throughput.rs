@@ -126,6 +126,16 @@ async fn echo_server(pki: &Path, port_file: &Path) {
     }
 }
 
+/// CPU time (user + system, seconds) a process has used so far, from /proc (Linux).
+fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12].iter().filter_map(|&i| f.get(i)?.parse::<f64>().ok()).sum();
+    ticks / 100.0 // USER_HZ is 100 on Linux
+}
+
 fn wait_file(p: &Path) -> String {
     let t = Instant::now();
     loop {
@@ -207,21 +217,45 @@ fn main() {
     let client = tls_client(&pki, conns);
     let rows = rt.block_on(async {
         let mut rows = Vec::new();
-        for (name, url) in [("TLS echo (ceiling)", &echo_url), ("lienthong POST /v1/edocs", &gw_url)] {
+        for (name, url, pid) in [("TLS echo (ceiling)", &echo_url, echo.id()), ("lienthong POST /v1/edocs", &gw_url, gw.id())] {
             let _ = load(&client, url, warm.clone(), conns).await;
+            let cpu0 = cpu_secs(pid);
             let (secs, mut lat, ok) = load(&client, url, bodies.clone(), conns).await;
-            rows.push((name, ok, ok as f64 / secs, pct(&mut lat, 0.5), pct(&mut lat, 0.99)));
+            let cpu_us = (cpu_secs(pid) - cpu0) * 1e6 / ok.max(1) as f64;
+            rows.push((name, ok, ok as f64 / secs, pct(&mut lat, 0.5), pct(&mut lat, 0.99), cpu_us));
         }
         rows
     });
+    // The gateway's own view: how many packages each group commit carried, how long a commit took.
+    let ops = listeners["operator"].as_str().unwrap_or_default().to_owned();
+    let metrics = rt.block_on(async {
+        match reqwest::get(format!("{ops}/metrics")).await {
+            Ok(r) => r.text().await.ok(),
+            Err(e) => {
+                eprintln!("metrics: {e}");
+                None
+            }
+        }
+    });
+    let metric = |name: &str| -> Option<f64> {
+        metrics.as_deref()?.lines().find(|l| l.starts_with(name))?.split_whitespace().last()?.parse().ok()
+    };
+    if let (Some(js), Some(jc), Some(cs), Some(cc)) = (
+        metric("lienthong_store_batch_jobs_sum"),
+        metric("lienthong_store_batch_jobs_count"),
+        metric("lienthong_store_commit_seconds_sum"),
+        metric("lienthong_store_commit_seconds_count"),
+    ) {
+        println!("group commit: {:.1} jobs per batch on average ({jc} batches), commit {:.2} ms on average", js / jc, cs / cc * 1e3);
+    }
     let _ = gw.kill();
     let _ = echo.kill();
     println!();
     println!("signed packages of {size} bytes, {packages} requests, {conns} concurrent connections, 2 cores shared with the load generator");
-    println!("| target                     | accepted | per second | p50 ms | p99 ms |");
-    println!("|----------------------------|---------:|-----------:|-------:|-------:|");
-    for (name, ok, rps, p50, p99) in &rows {
-        println!("| {name:<26} | {ok:>8} | {rps:>10.0} | {p50:>6.1} | {p99:>6.1} |");
+    println!("| target                     | accepted | per second | p50 ms | p99 ms | server CPU µs/request |");
+    println!("|----------------------------|---------:|-----------:|-------:|-------:|----------------------:|");
+    for (name, ok, rps, p50, p99, cpu) in &rows {
+        println!("| {name:<26} | {ok:>8} | {rps:>10.0} | {p50:>6.1} | {p99:>6.1} | {cpu:>21.0} |");
     }
     println!("ratio lienthong / ceiling: {:.1} %", rows[1].2 / rows[0].2 * 100.0);
 }

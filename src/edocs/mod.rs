@@ -40,6 +40,10 @@ pub struct Exchange {
     pub signer: GatewaySigner,
     /// Wakes the delivery workers when new push deliveries are committed.
     pub wake: tokio::sync::Notify,
+    /// Verification is CPU work: at most one package per core is inspected at a time. With one
+    /// thread per connection, 64 uploads would crowd out the single store writer (and the TLS
+    /// workers) on the scheduler; queued here they wait without competing for a core.
+    inspecting: tokio::sync::Semaphore,
 }
 
 fn problem(status: StatusCode, code: &'static str, title: &'static str, detail: String) -> Problem {
@@ -92,6 +96,12 @@ struct Pending {
     request_id: String,
     /// The guard's allow record, committed with the package.
     allow: Option<Arc<PendingAllow>>,
+    /// Unix milliseconds at which the upload was complete and inspected.
+    received_at: i64,
+    /// Recipients decided without the store (new documents, statuses to another organ) and
+    /// the receipt signed for them, both before the transaction; `None` when routing needs
+    /// the store (business actions, the sender's own status 13).
+    presigned: Option<(Vec<Recipient>, Vec<u8>)>,
 }
 
 /// A recipient as decided at acceptance.
@@ -134,6 +144,9 @@ impl Exchange {
             spool_dir: c.data_dir.join("spool"),
             signer,
             wake: tokio::sync::Notify::new(),
+            inspecting: tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            ),
         })
     }
 
@@ -295,15 +308,44 @@ impl Exchange {
         allow: Option<Arc<PendingAllow>>,
     ) -> Result<Accepted, Problem> {
         let this = self.clone();
-        let member = caller.clone();
-        let (upload, inspected) = tokio::task::spawn_blocking(move || {
-            let r = this.inspect(&upload.body, &member);
-            (upload, r)
-        })
-        .await
-        .map_err(store_error)?;
-        let inspected = inspected?;
+        let rid = request_id.to_owned();
+        let allowed = allow.clone();
+        let slot = self.inspecting.acquire().await.map_err(store_error)?;
+        let pending = tokio::task::spawn_blocking(move || this.prepare(caller, upload, rid, allowed))
+            .await
+            .map_err(store_error)?;
+        drop(slot);
+        let pending = pending?;
+        let this = self.clone();
+        let accepted = self
+            .store
+            .batched(move |tx| Box::pin(async move { this.accept_in(tx, pending).await }))
+            .await
+            .map_err(store_error)??;
+        if let Some(a) = allow {
+            a.committed();
+        }
+        if !accepted.duplicate {
+            if accepted.recipients.iter().any(|r| r.mode == "push") {
+                self.wake.notify_waiters();
+            }
+            metrics::counter!("lienthong_edocs_accepted_total", "kind" => accepted.kind)
+                .increment(1);
+        }
+        Ok(accepted)
+    }
 
+    /// Everything before the transaction, on a blocking thread: verify, check the caller may
+    /// speak for `From`, derive the dedup key, route where the store is not needed, and sign
+    /// the receipt for that routing.
+    fn prepare(
+        &self,
+        caller: Arc<Member>,
+        upload: Upload,
+        request_id: String,
+        allow: Option<Arc<PendingAllow>>,
+    ) -> Result<Pending, Problem> {
+        let inspected = self.inspect(&upload.body, &caller)?;
         let (kind, from, document_id, status_code, header_json, response_for) =
             match &inspected.package {
                 Package::Document { header, .. } => (
@@ -351,9 +393,25 @@ impl Exchange {
             Some(a) => format!("action|{from}|{document_id}|{a:?}|{}", upload.sha256),
             _ => format!("status|{from}|{}", upload.sha256),
         };
-
-        let this = self.clone();
-        let pending = Pending {
+        let received_at = now_ms();
+        let organs: Option<Vec<String>> = match &inspected.package {
+            Package::Document { header, .. } if header.action() == BusinessAction::New => {
+                Some(header.to.iter().map(|t| t.id.clone()).collect())
+            }
+            Package::Status(s) if s.response_for.organ_id != from => {
+                Some(vec![s.response_for.organ_id.clone()])
+            }
+            _ => None,
+        };
+        let presigned = match organs {
+            Some(organs) => {
+                let recipients = self.route(&organs, &caller, &from)?;
+                let receipt = self.sign_receipt(kind, &caller.id, &from, &document_id, &upload, received_at, &recipients)?;
+                Some((recipients, receipt))
+            }
+            None => None,
+        };
+        Ok(Pending {
             caller,
             upload,
             inspected,
@@ -364,25 +422,55 @@ impl Exchange {
             header_json,
             response_for,
             dedup_key,
-            request_id: request_id.to_owned(),
-            allow: allow.clone(),
+            request_id,
+            allow,
+            received_at,
+            presigned,
+        })
+    }
+
+    /// Recipients for `organs` (duplicates dropped, order kept); an empty list is refused.
+    fn route(&self, organs: &[String], caller: &Arc<Member>, from: &str) -> Result<Vec<Recipient>, Problem> {
+        let mut seen = std::collections::HashSet::new();
+        let recipients: Vec<Recipient> = organs
+            .iter()
+            .filter(|o| seen.insert(o.as_str()))
+            .filter_map(|o| self.recipient(o, Some(caller), from))
+            .collect();
+        if organs.is_empty() {
+            return Err(unprocessable(
+                "no_recipients",
+                "Gói tin không có cơ quan nhận (To) nào mà cổng có thể xác định.".into(),
+            ));
+        }
+        Ok(recipients)
+    }
+
+    /// The gateway's signed receipt for `upload` as accepted at `received_at` (unix ms).
+    #[allow(clippy::too_many_arguments)]
+    fn sign_receipt(
+        &self,
+        kind: &str,
+        sender: &str,
+        from: &str,
+        document_id: &str,
+        upload: &Upload,
+        received_at: i64,
+        recipients: &[Recipient],
+    ) -> Result<Vec<u8>, Problem> {
+        let states: Vec<(String, &'static str)> =
+            recipients.iter().map(|r| (r.organ.clone(), r.state)).collect();
+        let facts = ReceiptFacts {
+            kind,
+            sender,
+            from_organ: from,
+            document_id,
+            sha256: &upload.sha256,
+            size: upload.len,
+            received_at: &rfc3339(received_at),
+            recipients: &states,
         };
-        let accepted = self
-            .store
-            .batched(move |tx| Box::pin(async move { this.accept_in(tx, pending).await }))
-            .await
-            .map_err(store_error)??;
-        if let Some(a) = allow {
-            a.committed();
-        }
-        if !accepted.duplicate {
-            if accepted.recipients.iter().any(|r| r.mode == "push") {
-                self.wake.notify_waiters();
-            }
-            metrics::counter!("lienthong_edocs_accepted_total", "kind" => accepted.kind)
-                .increment(1);
-        }
-        Ok(accepted)
+        self.signer.sign(&receipt::document(&facts)).map_err(store_error)
     }
 
     /// The transactional part of [`Exchange::accept`], run inside a group-commit batch.
@@ -400,103 +488,24 @@ impl Exchange {
             dedup_key,
             request_id,
             allow,
+            received_at,
+            presigned,
         } = p;
         let request_id = request_id.as_str();
-        if let Some(row) = sqlx::query("SELECT id, sha256 FROM edocs WHERE dedup_key = $1")
-            .bind(&dedup_key)
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(store_error)?
-        {
-            let id: i64 = row.try_get("id").map_err(store_error)?;
-            let sha: String = row.try_get("sha256").map_err(store_error)?;
-            if sha != upload.sha256 {
-                return Err(problem(
-                    StatusCode::CONFLICT,
-                    "document_id_conflict",
-                    "DocumentId already used",
-                    format!(
-                        "Cơ quan {from} đã gửi một văn bản khác với cùng DocumentId {document_id:?} (gói số {id}). Mỗi văn bản phải có DocumentId riêng."
-                    ),
-                )
-                .with_extra("existing_id", id));
-            }
-            let recipients = self.recipients_of(tx, id).await?;
-            if let Some(a) = &allow {
-                audit::append_in(tx, self.store.backend(), &a.event)
-                    .await
-                    .map_err(store_error)?;
-            }
-            return Ok(Accepted {
-                id,
-                kind,
-                document_id,
-                sha256: sha,
-                recipients,
-                duplicate: true,
-            });
-        }
 
-        // Recipients.
-        let mut organs: Vec<String> = Vec::new();
-        match &inspected.package {
-            Package::Document { header, .. } => {
-                organs.extend(header.to.iter().map(|t| t.id.clone()));
-                // A business action also reaches everyone the document it acts on went to,
-                // and (update) the organs it adds or removes.
-                match header.action() {
-                    BusinessAction::New => {}
-                    BusinessAction::Revoke | BusinessAction::Update => {
-                        organs.extend(
-                            self.current_recipients(tx, &from, header.concerns())
-                                .await?,
-                        );
-                        organs.extend(header.receiver_changes.iter().map(|r| r.organ_id.clone()));
-                    }
-                    BusinessAction::Replace => {
-                        for r in &header.replacements {
-                            organs.extend(r.organs.iter().cloned());
-                            organs
-                                .extend(self.current_recipients(tx, &from, &r.document_id).await?);
-                        }
-                    }
-                }
-                let mut seen = std::collections::HashSet::new();
-                organs.retain(|o| seen.insert(o.clone()));
+        // Recipients (and the receipt for them), where routing needs the store.
+        let (recipients, receipt) = match presigned {
+            Some(r) => r,
+            None => {
+                let organs = self.organs_from_history(tx, &inspected.package, &from).await?;
+                let recipients = self.route(&organs, &caller, &from)?;
+                let receipt = self.sign_receipt(kind, &caller.id, &from, &document_id, &upload, received_at, &recipients)?;
+                (recipients, receipt)
             }
-            Package::Status(s) => {
-                if s.response_for.organ_id == from {
-                    // The sender speaks about its own document (13: take back): every recipient.
-                    let rows = sqlx::query(
-                        "SELECT DISTINCT d.recipient_organ FROM deliveries d JOIN edocs e ON e.id = d.edoc_id WHERE e.kind = 'document' AND e.from_organ = $1 AND e.document_id = $2",
-                    )
-                    .bind(&from)
-                    .bind(&document_id)
-                    .fetch_all(&mut **tx)
-                    .await
-                    .map_err(store_error)?;
-                    for r in rows {
-                        organs.push(r.try_get("recipient_organ").map_err(store_error)?);
-                    }
-                } else {
-                    organs.push(s.response_for.organ_id.clone());
-                }
-            }
-        }
-        if organs.is_empty() {
-            return Err(unprocessable(
-                "no_recipients",
-                "Gói tin không có cơ quan nhận (To) nào mà cổng có thể xác định.".into(),
-            ));
-        }
-        let recipients: Vec<Recipient> = organs
-            .iter()
-            .filter_map(|o| self.recipient(o, Some(&caller), &from))
-            .collect();
+        };
 
-        let now = now_ms();
         let reader = upload.body.reader().map_err(store_error)?;
-        let id = store_package(
+        let stored = store_package(
             tx,
             &NewPackage {
                 kind,
@@ -509,11 +518,12 @@ impl Exchange {
                 size: upload.len,
                 signer: inspected.signer.as_deref(),
                 header_json: &header_json,
-                received_at: now,
+                received_at,
                 concerns: match &inspected.package {
                     Package::Document { header, .. } => Some(header.concerns()),
                     Package::Status(_) => None,
                 },
+                receipt: &receipt,
             },
             reader,
             self.cfg.chunk_bytes,
@@ -521,6 +531,12 @@ impl Exchange {
         )
         .await
         .map_err(store_error)?;
+        let Some(id) = stored else {
+            // Seen before: the same bytes are the same submission, other bytes a conflict.
+            return self
+                .resubmitted(tx, &dedup_key, &upload.sha256, kind, &from, document_id, allow.as_deref())
+                .await;
+        };
 
         // A status package is recorded on the delivery of the document it answers.
         if let (Some(rf), Some(code)) = (&response_for, &status_code) {
@@ -530,7 +546,7 @@ impl Exchange {
             let own = rf.organ_id != from;
             let mut q = sqlx::query(if own { OWN } else { ALL })
                 .bind(code)
-                .bind(now)
+                .bind(received_at)
                 .bind(&rf.organ_id)
                 .bind(&rf.document_id);
             if own {
@@ -538,29 +554,6 @@ impl Exchange {
             }
             q.execute(&mut **tx).await.map_err(store_error)?;
         }
-
-        let states: Vec<(String, &'static str)> = recipients
-            .iter()
-            .map(|r| (r.organ.clone(), r.state))
-            .collect();
-        let receipt_doc = receipt::document(&ReceiptFacts {
-            id,
-            kind,
-            sender: &caller.id,
-            from_organ: &from,
-            document_id: &document_id,
-            sha256: &upload.sha256,
-            size: upload.len,
-            received_at: &rfc3339(now),
-            recipients: &states,
-        });
-        let signed = self.signer.sign(&receipt_doc).map_err(store_error)?;
-        sqlx::query("UPDATE edocs SET receipt = $1 WHERE id = $2")
-            .bind(signed)
-            .bind(id)
-            .execute(&mut **tx)
-            .await
-            .map_err(store_error)?;
 
         let accept_event = Event {
             kind: "message",
@@ -595,6 +588,96 @@ impl Exchange {
             sha256: upload.sha256.clone(),
             recipients,
             duplicate: false,
+        })
+    }
+
+    /// Organs a package reaches when that depends on what is stored: a business action also
+    /// reaches everyone the document it acts on went to and (update) the organs it adds or
+    /// removes; the sender's own status (13: take back) reaches every recipient.
+    async fn organs_from_history(
+        &self,
+        tx: &mut Tx,
+        package: &Package,
+        from: &str,
+    ) -> Result<Vec<String>, Problem> {
+        let mut organs: Vec<String> = Vec::new();
+        match package {
+            Package::Document { header, .. } => {
+                organs.extend(header.to.iter().map(|t| t.id.clone()));
+                match header.action() {
+                    BusinessAction::New => {}
+                    BusinessAction::Revoke | BusinessAction::Update => {
+                        organs.extend(self.current_recipients(tx, from, header.concerns()).await?);
+                        organs.extend(header.receiver_changes.iter().map(|r| r.organ_id.clone()));
+                    }
+                    BusinessAction::Replace => {
+                        for r in &header.replacements {
+                            organs.extend(r.organs.iter().cloned());
+                            organs.extend(self.current_recipients(tx, from, &r.document_id).await?);
+                        }
+                    }
+                }
+            }
+            Package::Status(s) => {
+                let rows = sqlx::query(
+                    "SELECT DISTINCT d.recipient_organ FROM deliveries d JOIN edocs e ON e.id = d.edoc_id WHERE e.kind = 'document' AND e.from_organ = $1 AND e.document_id = $2",
+                )
+                .bind(from)
+                .bind(&s.response_for.document_id)
+                .fetch_all(&mut **tx)
+                .await
+                .map_err(store_error)?;
+                for r in rows {
+                    organs.push(r.try_get("recipient_organ").map_err(store_error)?);
+                }
+            }
+        }
+        Ok(organs)
+    }
+
+    /// The answer to a package whose dedup key is already stored.
+    #[allow(clippy::too_many_arguments)]
+    async fn resubmitted(
+        &self,
+        tx: &mut Tx,
+        dedup_key: &str,
+        sha256: &str,
+        kind: &'static str,
+        from: &str,
+        document_id: String,
+        allow: Option<&PendingAllow>,
+    ) -> Result<Accepted, Problem> {
+        let row = sqlx::query("SELECT id, sha256 FROM edocs WHERE dedup_key = $1")
+            .bind(dedup_key)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(store_error)?;
+        let id: i64 = row.try_get("id").map_err(store_error)?;
+        let sha: String = row.try_get("sha256").map_err(store_error)?;
+        if sha != sha256 {
+            return Err(problem(
+                StatusCode::CONFLICT,
+                "document_id_conflict",
+                "DocumentId already used",
+                format!(
+                    "Cơ quan {from} đã gửi một văn bản khác với cùng DocumentId {document_id:?} (gói số {id}). Mỗi văn bản phải có DocumentId riêng."
+                ),
+            )
+            .with_extra("existing_id", id));
+        }
+        let recipients = self.recipients_of(tx, id).await?;
+        if let Some(a) = allow {
+            audit::append_in(tx, self.store.backend(), &a.event)
+                .await
+                .map_err(store_error)?;
+        }
+        Ok(Accepted {
+            id,
+            kind,
+            document_id,
+            sha256: sha,
+            recipients,
+            duplicate: true,
         })
     }
 
@@ -654,20 +737,23 @@ impl Exchange {
                 from_organ: organ,
                 document_id: &document_id,
                 status_code: Some("02"),
-                dedup_key: &format!("notice|{delivery_id}"),
+                // Each time a delivery ends in dead letter (again, after an operator's retry)
+                // the sender is told again.
+                dedup_key: &format!("notice|{delivery_id}|{}", now_ms()),
                 sha256: &sha,
                 size: bytes.len() as u64,
                 signer: Some("lienthong gateway"),
                 header_json: &serde_json::to_string(&header).unwrap_or_default(),
                 received_at: now_ms(),
                 concerns: None,
+                receipt: &[],
             },
             &bytes[..],
             self.cfg.chunk_bytes,
             &recipients,
         )
         .await?;
-        Ok(Some(id))
+        Ok(id)
     }
 
     /// The organs document `document_id` of `from` currently goes to: its history (the
@@ -1002,19 +1088,22 @@ pub struct NewPackage<'a> {
     pub received_at: i64,
     /// The DocumentId a business action acts on (`Bussiness/DocumentId`); None for statuses.
     pub concerns: Option<&'a str>,
+    /// The gateway's signed receipt (empty for packages the gateway wrote itself).
+    pub receipt: &'a [u8],
 }
 
 /// Insert a package (its bytes from `bytes`, in chunks) and its deliveries inside `tx`.
+/// `None` (and nothing written) when a package with the same dedup key is already stored.
 async fn store_package(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     p: &NewPackage<'_>,
     mut bytes: impl std::io::Read,
     chunk_bytes: usize,
     recipients: &[Recipient],
-) -> Result<i64, String> {
+) -> Result<Option<i64>, String> {
     let e = |e: sqlx::Error| e.to_string();
-    let id: i64 = sqlx::query(
-        "INSERT INTO edocs (kind, sender, from_organ, document_id, status_code, dedup_key, sha256, size, signer, received_at, header, receipt, concerns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
+    let row = sqlx::query(
+        "INSERT INTO edocs (kind, sender, from_organ, document_id, status_code, dedup_key, sha256, size, signer, received_at, header, receipt, concerns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
     )
     .bind(p.kind)
     .bind(p.sender)
@@ -1027,13 +1116,13 @@ async fn store_package(
     .bind(p.signer)
     .bind(p.received_at)
     .bind(p.header_json)
-    .bind(Vec::<u8>::new())
+    .bind(p.receipt.to_vec())
     .bind(p.concerns)
-    .fetch_one(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await
-    .map_err(e)?
-    .try_get("id")
     .map_err(e)?;
+    let Some(row) = row else { return Ok(None) };
+    let id: i64 = row.try_get("id").map_err(e)?;
     // The exact bytes, in chunks.
     let mut buf = vec![0u8; chunk_bytes];
     let mut seq: i64 = 0;
@@ -1078,7 +1167,7 @@ async fn store_package(
         }
         q.execute(&mut **tx).await.map_err(e)?;
     }
-    Ok(id)
+    Ok(Some(id))
 }
 
 /// All bytes of a stored package (for pushes).

@@ -31,7 +31,6 @@ impl GatewaySigner {
 
 /// Facts a receipt states.
 pub struct ReceiptFacts<'a> {
-    pub id: i64,
     pub kind: &'a str,
     pub sender: &'a str,
     pub from_organ: &'a str,
@@ -59,8 +58,7 @@ pub fn document(f: &ReceiptFacts<'_>) -> Vec<u8> {
         ));
     }
     format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Receipt xmlns=\"urn:lienthong:receipt:1\"><Id>{}</Id><Kind>{}</Kind><Sender>{}</Sender><From>{}</From><DocumentId>{}</DocumentId><Sha256>{}</Sha256><Size>{}</Size><ReceivedAt>{}</ReceivedAt><Recipients>{r}</Recipients></Receipt>\n",
-        f.id,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Receipt xmlns=\"urn:lienthong:receipt:1\"><Kind>{}</Kind><Sender>{}</Sender><From>{}</From><DocumentId>{}</DocumentId><Sha256>{}</Sha256><Size>{}</Size><ReceivedAt>{}</ReceivedAt><Recipients>{r}</Recipients></Receipt>\n",
         esc(f.kind),
         esc(f.sender),
         esc(f.from_organ),

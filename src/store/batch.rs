@@ -44,6 +44,7 @@ pub async fn run(
                 Err(_) => break,
             }
         }
+        metrics::histogram!("lienthong_store_batch_jobs").record(jobs.len() as f64);
         let _w = lock.lock().await;
         let mut tx = match pool.begin().await {
             Ok(t) => t,
@@ -92,7 +93,12 @@ pub async fn run(
                 let _ = tx.rollback().await;
                 Err(why)
             }
-            None => tx.commit().await.map_err(|e| e.to_string()),
+            None => {
+                let t = std::time::Instant::now();
+                let r = tx.commit().await.map_err(|e| e.to_string());
+                metrics::histogram!("lienthong_store_commit_seconds").record(t.elapsed().as_secs_f64());
+                r
+            }
         };
         drop(_w);
         for (done, v) in pending {

@@ -97,7 +97,25 @@ impl Store {
             write_lock: Default::default(),
             batch: tx,
         };
-        tokio::spawn(batch::run(store.pool.clone(), store.write_lock.clone(), rx));
+        let writer = batch::run(store.pool.clone(), store.write_lock.clone(), rx);
+        match store.backend {
+            // The single SQLite writer is latency-bound: each statement is a round trip to
+            // sqlx's connection thread. On its own thread and runtime it is woken at once
+            // instead of queueing behind every connection task on the shared workers.
+            Backend::Sqlite => {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| StoreError::Io(e.to_string()))?;
+                std::thread::Builder::new()
+                    .name("store-writer".into())
+                    .spawn(move || rt.block_on(writer))
+                    .map_err(|e| StoreError::Io(e.to_string()))?;
+            }
+            Backend::Postgres => {
+                tokio::spawn(writer);
+            }
+        }
         migrations::run(&store).await?;
         Ok(store)
     }
