@@ -1,18 +1,19 @@
 //! The Vietnamese lunisolar calendar (âm lịch): the Chinese rules — a month begins on the day
-//! of the new moon, the winter solstice falls in month 11, the first month without a major
-//! solar term is the leap month — computed for UTC+7 instead of China's UTC+8. New moons near
+//! of the new moon, the winter solstice falls in month 11, a solstice year of 13 months repeats
+//! its first month without a major solar term as the leap month — computed for UTC+7 instead of China's UTC+8. New moons near
 //! midnight therefore start some months a day earlier than in China (Tết 2030 is 2 February in
 //! Vietnam, 3 February in China).
 //!
 //! The astronomy is `calendrical_calculations` (ICU4X) through its public `ChineseBased` trait,
-//! implemented here for a constant UTC+7. Only fixed date → (year bounds, month, day, leap
-//! month) is used; lunar → solar is found by searching with it, so both directions agree by
-//! construction. Supported years: [`YEARS`] (cross-checked in tests against an independent
-//! implementation); outside them a [`LunarError::OutOfRange`] is returned.
+//! implemented here for a constant UTC+7. Two of its functions are used: `YearBounds` (the
+//! lunar new years, by the winter-solstice-year rule) and `month_structure_for_year` (month
+//! lengths and the leap month). Its `chinese_based_date_from_fixed` is not: it takes the
+//! *first* month without a major solar term as the leap month, which labels the months of
+//! 2033 wrongly (the "2033 problem": the leap month is 11, not 8). Supported years: [`YEARS`],
+//! where every month start and leap month is cross-checked in tests against an independent
+//! implementation; outside them a [`LunarError::OutOfRange`] is returned.
 
-use calendrical_calculations::chinese_based::{
-    chinese_based_date_from_fixed, get_leap_month_from_new_year, ChineseBased, YearBounds,
-};
+use calendrical_calculations::chinese_based::{month_structure_for_year, ChineseBased, YearBounds};
 use calendrical_calculations::gregorian::fixed_from_gregorian;
 use calendrical_calculations::rata_die::RataDie;
 use chrono::{Datelike, Days, NaiveDate};
@@ -20,9 +21,6 @@ use std::ops::RangeInclusive;
 
 /// Gregorian years whose lunar new year the calendar computes.
 pub const YEARS: RangeInclusive<i32> = 1900..=2100;
-
-/// Mean length of a lunar month, days.
-const SYNODIC_MONTH: f64 = 29.530_588_853;
 
 /// The Vietnamese calendar for `calendrical_calculations`: new moons and solar terms observed
 /// at UTC+7. (Vietnam used UTC+8 in some periods before 1975; holidays are not computed for
@@ -98,84 +96,97 @@ fn check_year(year: i32) -> Result<(), LunarError> {
 
 /// The first day of the lunar year that begins in Gregorian `year` (mùng 1 Tết).
 pub fn new_year(year: i32) -> Result<NaiveDate, LunarError> {
-    Ok(solar(bounds(year)?.new_year))
-}
-
-/// The lunar year beginning in Gregorian `year`. Tết falls between 21 January and 20
-/// February, so 1 March always lies inside it.
-fn bounds(year: i32) -> Result<YearBounds, LunarError> {
     check_year(year)?;
-    Ok(YearBounds::compute::<Vietnam>(fixed_from_gregorian(year, 3, 1)))
+    Ok(solar(bounds(fixed_from_gregorian(year, 3, 1)).new_year))
 }
 
-/// Month position within the lunar year: 1..=13, the leap month counted in its place.
-struct Position {
-    ordinal: u8,
-    day: u8,
+/// The lunar year holding `rd`. (Tết falls between 21 January and 20 February, so 1 March
+/// always lies in the year beginning in its Gregorian year.)
+fn bounds(rd: RataDie) -> YearBounds {
+    YearBounds::compute::<Vietnam>(rd)
+}
+
+/// One lunar year's months: where it starts, how long each month is, which is leap.
+struct Year {
     new_year: RataDie,
+    /// Days in each month, by position (the leap month in its place); 12 or 13 of them.
+    lengths: Vec<u8>,
+    /// Position (1-based) of the leap month.
+    leap: Option<u8>,
 }
 
-fn position(rd: RataDie) -> Position {
-    let r = chinese_based_date_from_fixed::<Vietnam>(rd);
-    Position {
-        ordinal: r.month,
-        day: r.day,
-        new_year: r.year_bounds.new_year,
+impl Year {
+    fn of(b: YearBounds) -> Year {
+        let (long, leap) = month_structure_for_year::<Vietnam>(b.new_year, b.next_new_year);
+        let count = if b.is_leap() { 13 } else { 12 };
+        Year {
+            new_year: b.new_year,
+            lengths: long[..count].iter().map(|&l| if l { 30 } else { 29 }).collect(),
+            leap: leap.filter(|_| b.is_leap()),
+        }
+    }
+
+    /// Month number and leap flag of the month at `position` (1-based).
+    fn label(&self, position: u8) -> (u8, bool) {
+        match self.leap {
+            Some(l) if position >= l => (position - 1, position == l),
+            _ => (position, false),
+        }
+    }
+
+    /// Position (1-based) of a month number / leap flag, if the year has that month.
+    fn position(&self, month: u8, leap: bool) -> Option<u8> {
+        match (self.leap, leap) {
+            (Some(l), true) if l == month + 1 => Some(l),
+            (_, true) => None,
+            (Some(l), false) if month >= l => Some(month + 1),
+            _ => Some(month),
+        }
     }
 }
 
 /// The lunar date of a solar (Gregorian) date.
 pub fn from_solar(date: NaiveDate) -> Result<LunarDate, LunarError> {
     check_year(date.year())?;
-    let r = chinese_based_date_from_fixed::<Vietnam>(fixed(date));
-    let (month, leap) = match r.leap_month.map(|l| l.get()) {
-        Some(l) if r.month >= l => (r.month - 1, r.month == l),
-        _ => (r.month, false),
-    };
-    Ok(LunarDate {
-        year: solar(r.year_bounds.new_year).year(),
-        month,
-        leap,
-        day: r.day,
-    })
+    let rd = fixed(date);
+    let y = Year::of(bounds(rd));
+    let mut offset = rd - y.new_year;
+    for (i, &len) in y.lengths.iter().enumerate() {
+        if offset < i64::from(len) {
+            let (month, leap) = y.label(i as u8 + 1);
+            return Ok(LunarDate {
+                year: solar(y.new_year).year(),
+                month,
+                leap,
+                day: offset as u8 + 1,
+            });
+        }
+        offset -= i64::from(len);
+    }
+    // The month lengths add up to the year's length (tested for every year in YEARS).
+    Err(LunarError::OutOfRange(date.year()))
 }
 
 /// The solar (Gregorian) date of a lunar date.
 pub fn to_solar(d: LunarDate) -> Result<NaiveDate, LunarError> {
+    check_year(d.year)?;
     let missing = LunarError::NoSuchDate {
         year: d.year,
         month: d.month,
         leap: d.leap,
         day: d.day,
     };
-    if !(1..=12).contains(&d.month) || !(1..=30).contains(&d.day) {
+    if !(1..=12).contains(&d.month) || d.day == 0 {
         return Err(missing);
     }
-    let b = bounds(d.year)?;
-    let leap_ordinal = b
-        .is_leap()
-        .then(|| get_leap_month_from_new_year::<Vietnam>(b.new_year));
-    let ordinal = match (leap_ordinal, d.leap) {
-        (Some(l), true) if l == d.month + 1 => l,
-        (_, true) => return Err(missing),
-        (Some(l), false) if d.month >= l => d.month + 1,
-        _ => d.month,
-    };
-    // The month starts within a couple of days of its mean position: find its day 1.
-    let estimate = b.new_year + (f64::from(ordinal - 1) * SYNODIC_MONTH).round() as i64;
-    let start = (-3..=3)
-        .map(|k| estimate + k)
-        .find(|&rd| {
-            let p = position(rd);
-            p.day == 1 && p.ordinal == ordinal && p.new_year == b.new_year
-        })
-        .ok_or(missing.clone())?;
-    let date = start + i64::from(d.day - 1);
-    let p = position(date);
-    if p.ordinal == ordinal && p.new_year == b.new_year {
-        Ok(solar(date))
-    } else {
-        Err(missing)
+    let y = Year::of(bounds(fixed_from_gregorian(d.year, 3, 1)));
+    let position = usize::from(y.position(d.month, d.leap).ok_or(missing.clone())?);
+    match y.lengths.get(position - 1) {
+        Some(&len) if d.day <= len => {
+            let before: i64 = y.lengths[..position - 1].iter().map(|&l| i64::from(l)).sum();
+            Ok(solar(y.new_year + before + i64::from(d.day - 1)))
+        }
+        _ => Err(missing),
     }
 }
 
@@ -234,6 +245,27 @@ mod tests {
         // There is no leap month 3 in 2023, nor any leap month in 2024.
         assert!(to_solar(LunarDate { leap: true, ..LunarDate::new(2023, 3, 1) }).is_err());
         assert!(to_solar(LunarDate { leap: true, ..LunarDate::new(2024, 2, 1) }).is_err());
+    }
+
+    #[test]
+    fn month_lengths_fill_every_year() {
+        for y in YEARS {
+            let b = bounds(fixed_from_gregorian(y, 3, 1));
+            let year = Year::of(b);
+            let days: i64 = year.lengths.iter().map(|&l| i64::from(l)).sum();
+            assert_eq!(days, b.next_new_year - b.new_year, "{y}");
+            assert_eq!(year.leap.is_some(), year.lengths.len() == 13, "{y}");
+        }
+    }
+
+    #[test]
+    fn leap_month_2033_is_11() {
+        // The "2033 problem": two months without a major solar term in one lunar year; only
+        // the one in the 13-month solstice year (after month 11) is leap.
+        let d = from_solar(ymd(2033, 12, 22)).unwrap();
+        assert_eq!((d.month, d.leap, d.day), (11, true, 1));
+        let d = from_solar(ymd(2033, 9, 23)).unwrap();
+        assert_eq!((d.month, d.leap, d.day), (9, false, 1));
     }
 
     #[test]
