@@ -23,7 +23,10 @@ fn tet_and_gio_to_agree_with_an_independent_implementation_1900_2100() {
         let tet = from_jd(amlich::lunar_to_solar(1, 1, y as i64, false).unwrap());
         let gio_to = from_jd(amlich::lunar_to_solar(10, 3, y as i64, false).unwrap());
         if lunar::new_year(y).unwrap() != tet {
-            differ.push(format!("Tết {y}: ours {}, oracle {tet}", lunar::new_year(y).unwrap()));
+            differ.push(format!(
+                "Tết {y}: ours {}, oracle {tet}",
+                lunar::new_year(y).unwrap()
+            ));
         }
         let ours = lunar::to_solar(LunarDate::new(y, 3, 10)).unwrap();
         if ours != gio_to {
@@ -65,8 +68,11 @@ fn every_month_start_and_leap_month_agrees_1900_2100() {
         };
         if ours != theirs {
             let near = amlich::new_moon_minutes_from_midnight(k);
-            let line = format!("{date}: ours {ours:?}, oracle {theirs:?}, new moon {near:.1} min from midnight");
-            if near < 3.0 && ours.day == 2 && (ours.month, ours.leap) == (theirs.month, theirs.leap) {
+            let line = format!(
+                "{date}: ours {ours:?}, oracle {theirs:?}, new moon {near:.1} min from midnight"
+            );
+            if near < 3.0 && ours.day == 2 && (ours.month, ours.leap) == (theirs.month, theirs.leap)
+            {
                 too_close.push(line);
             } else {
                 differ.push(line);
@@ -76,7 +82,12 @@ fn every_month_start_and_leap_month_agrees_1900_2100() {
     assert!(months > 2480, "only {months} months compared");
     assert!(too_close.len() <= 5, "{}", too_close.join("\n"));
     eprintln!("undecided by the oracle:\n{}", too_close.join("\n"));
-    assert!(differ.is_empty(), "{} months differ:\n{}", differ.len(), differ.join("\n"));
+    assert!(
+        differ.is_empty(),
+        "{} months differ:\n{}",
+        differ.len(),
+        differ.join("\n")
+    );
 }
 
 #[test]
@@ -102,7 +113,11 @@ fn domain_table_2020_2035() {
     ];
     for (y, tet, eve, gio_to) in table {
         assert_eq!(lunar::new_year(y).unwrap(), ymd(y, tet.0, tet.1), "Tết {y}");
-        assert_eq!(lunar::new_years_eve(y).unwrap(), ymd(y, eve.0, eve.1), "eve {y}");
+        assert_eq!(
+            lunar::new_years_eve(y).unwrap(),
+            ymd(y, eve.0, eve.1),
+            "eve {y}"
+        );
         assert_eq!(
             lunar::to_solar(LunarDate::new(y, 3, 10)).unwrap(),
             ymd(y, gio_to.0, gio_to.1),

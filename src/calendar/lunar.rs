@@ -121,7 +121,10 @@ impl Year {
         let count = if b.is_leap() { 13 } else { 12 };
         Year {
             new_year: b.new_year,
-            lengths: long[..count].iter().map(|&l| if l { 30 } else { 29 }).collect(),
+            lengths: long[..count]
+                .iter()
+                .map(|&l| if l { 30 } else { 29 })
+                .collect(),
             leap: leap.filter(|_| b.is_leap()),
         }
     }
@@ -183,7 +186,10 @@ pub fn to_solar(d: LunarDate) -> Result<NaiveDate, LunarError> {
     let position = usize::from(y.position(d.month, d.leap).ok_or(missing.clone())?);
     match y.lengths.get(position - 1) {
         Some(&len) if d.day <= len => {
-            let before: i64 = y.lengths[..position - 1].iter().map(|&l| i64::from(l)).sum();
+            let before: i64 = y.lengths[..position - 1]
+                .iter()
+                .map(|&l| i64::from(l))
+                .sum();
             Ok(solar(y.new_year + before + i64::from(d.day - 1)))
         }
         _ => Err(missing),
@@ -201,10 +207,7 @@ pub fn new_years_eve(year: i32) -> Result<NaiveDate, LunarError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
-        NaiveDate::from_ymd_opt(y, m, d).unwrap()
-    }
+    use crate::calendar::ymd;
 
     #[test]
     fn rata_die_matches_the_crates_gregorian() {
@@ -241,10 +244,21 @@ mod tests {
         let back = to_solar(d).unwrap();
         assert_eq!(back, ymd(2023, 3, 22));
         // Month 3 comes after the leap month: Giỗ Tổ 2023 is 29 April.
-        assert_eq!(to_solar(LunarDate::new(2023, 3, 10)).unwrap(), ymd(2023, 4, 29));
+        assert_eq!(
+            to_solar(LunarDate::new(2023, 3, 10)).unwrap(),
+            ymd(2023, 4, 29)
+        );
         // There is no leap month 3 in 2023, nor any leap month in 2024.
-        assert!(to_solar(LunarDate { leap: true, ..LunarDate::new(2023, 3, 1) }).is_err());
-        assert!(to_solar(LunarDate { leap: true, ..LunarDate::new(2024, 2, 1) }).is_err());
+        assert!(to_solar(LunarDate {
+            leap: true,
+            ..LunarDate::new(2023, 3, 1)
+        })
+        .is_err());
+        assert!(to_solar(LunarDate {
+            leap: true,
+            ..LunarDate::new(2024, 2, 1)
+        })
+        .is_err());
     }
 
     #[test]
@@ -286,6 +300,9 @@ mod tests {
         assert!(to_solar(LunarDate::new(2026, 1, 0)).is_err());
         // Tháng Chạp of Ất Tỵ (the lunar year beginning in 2025) has 29 days: eve is 16/2/2026.
         assert!(to_solar(LunarDate::new(2025, 12, 30)).is_err());
-        assert_eq!(to_solar(LunarDate::new(2025, 12, 29)).unwrap(), ymd(2026, 2, 16));
+        assert_eq!(
+            to_solar(LunarDate::new(2025, 12, 29)).unwrap(),
+            ymd(2026, 2, 16)
+        );
     }
 }
