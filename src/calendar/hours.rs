@@ -60,6 +60,15 @@ impl fmt::Display for TimeOfDay {
     }
 }
 
+/// A cut-off as written in configuration, on the command line or in a query: `HH:MM`, or
+/// `none` (or empty) for no cut-off.
+pub fn parse_cutoff(s: &str) -> Result<Option<TimeOfDay>, HoursError> {
+    match s.trim() {
+        "" | "none" => Ok(None),
+        t => t.parse().map(Some),
+    }
+}
+
 /// One working session of a day.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Session {
@@ -340,6 +349,12 @@ mod tests {
     #[test]
     fn sessions_and_times_parse_strictly() {
         assert_eq!("15:00".parse::<TimeOfDay>().unwrap().to_string(), "15:00");
+        assert_eq!(parse_cutoff(" none "), Ok(None));
+        assert_eq!(
+            parse_cutoff("15:00").unwrap().map(|t| t.seconds()),
+            Some(15 * 3600)
+        );
+        assert!(parse_cutoff("3pm").is_err());
         assert!("24:00".parse::<TimeOfDay>().is_ok());
         for bad in ["15", "3:00", "15:60", "24:01", "15h00", ""] {
             assert!(bad.parse::<TimeOfDay>().is_err(), "{bad}");

@@ -39,6 +39,13 @@ pub struct OutOfRange {
     pub date: NaiveDate,
 }
 
+impl OutOfRange {
+    /// Whether the receipt itself lies outside the calendar (else the count ran past its end).
+    pub fn at_receipt(&self, received: &DateTime<FixedOffset>) -> bool {
+        self.date.year() == received.with_timezone(&instant::VIETNAM).year()
+    }
+}
+
 /// A computed due time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Due {

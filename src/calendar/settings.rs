@@ -1,7 +1,7 @@
 //! The calendar's settings, typed and checked from the `[calendar]` configuration section. The
 //! same conversion serves `check-config` (every mistake, keyed) and the gateway and CLI.
 
-use super::hours::{HoursError, Session, TimeOfDay, WorkingHours};
+use super::hours::{parse_cutoff, HoursError, Session, TimeOfDay, WorkingHours};
 use super::rules::{Adjacent, Rules};
 use super::year::Weekend;
 use crate::config::CalendarCfg;
@@ -61,16 +61,10 @@ impl Settings {
                 ),
             }
         }
-        let cutoff = match c.cutoff.as_deref().map(str::trim) {
-            None | Some("") | Some("none") => None,
-            Some(t) => match t.parse::<TimeOfDay>() {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    err("cutoff".into(), format!("{e}, or \"none\""));
-                    None
-                }
-            },
-        };
+        let cutoff = parse_cutoff(c.cutoff.as_deref().unwrap_or_default()).unwrap_or_else(|e| {
+            err("cutoff".into(), format!("{e}, or \"none\""));
+            None
+        });
         if c.tet_days_before > 4 {
             err(
                 "tet_days_before".into(),
