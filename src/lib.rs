@@ -3,6 +3,7 @@
 //! See `docs/architecture.md` for the rooms and the doors between them.
 
 pub mod audit;
+pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod delivery;

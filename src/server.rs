@@ -108,6 +108,27 @@ fn abs(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned())
 }
 
+/// The working calendar of `[calendar]`, with its year files.
+fn working_calendar(config: &Config) -> Result<crate::calendar::Calendar, ServeError> {
+    let settings = crate::calendar::Settings::from_config(&config.calendar).map_err(|errs| {
+        let list: Vec<String> = errs
+            .iter()
+            .map(|e| format!("calendar.{}: {}", e.key, e.reason))
+            .collect();
+        ServeError::Other(list.join("; "))
+    })?;
+    let calendar = crate::calendar::Calendar::load(settings)
+        .map_err(|e| ServeError::Other(format!("calendar.dir: {e}")))?;
+    let years: Vec<i32> = calendar.file_years().collect();
+    let dir = calendar.settings().dir.display().to_string();
+    if years.is_empty() {
+        tracing::warn!(dir = %dir, "calendar: no year files; every year's days come from the rules (due times provisional)");
+    } else {
+        tracing::info!(dir = %dir, years = ?years, "calendar: approved year files");
+    }
+    Ok(calendar)
+}
+
 /// Run the gateway. Returns when a shutdown signal has been handled.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     edge::tls::install_crypto_provider();
@@ -138,6 +159,8 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         crate::delivery::Deliverer::new(exchange.clone(), push_tls).map_err(ServeError::Other)?,
     );
 
+    let calendar = Arc::new(working_calendar(&config)?);
+
     let config = Arc::new(config);
     let state = AppState {
         inner: Arc::new(Inner {
@@ -147,6 +170,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             store: store.clone(),
             tokens,
             exchange,
+            calendar,
         }),
     };
 

@@ -1,5 +1,7 @@
 //! The `lienthong` command.
 
+mod calendar;
+
 use crate::audit;
 use crate::config::{self, Config, Sources};
 use crate::members::Registry;
@@ -65,6 +67,10 @@ pub enum Command {
     /// Verify a signed XML document (edXML package): signature, signer chain, revocation, organ binding.
     /// Prints one JSON object; exits 0 when valid, 1 when invalid, 2 on usage or I/O error
     Verify(VerifyArgs),
+    /// The working calendar: due times (`calendar due`), a year's days off and extra working
+    /// days (`calendar year`)
+    #[command(subcommand)]
+    Calendar(calendar::CalendarCommand),
 }
 
 #[derive(Args, Debug)]
@@ -305,6 +311,7 @@ pub fn run(cli: Cli) -> ExitCode {
             runtime().block_on(audit_cmd(&c, cmd))
         }
         Command::Verify(args) => crate::verify_cmd::run(&args),
+        Command::Calendar(cmd) => calendar::run(&cli.global, cmd),
         Command::Deliveries(cmd) => {
             let c = match load(&cli.global) {
                 Ok(c) => c,

@@ -32,6 +32,7 @@ pub struct Config {
     pub log: Log,
     pub trust: TrustCfg,
     pub edocs: EdocsCfg,
+    pub calendar: CalendarCfg,
     pub members: Vec<MemberCfg>,
     /// Routes for organs no member owns, tried in order: `[[routes]] organs = ["H41", "*"]`
     /// `member = "axis"` (a peer gateway or a push member).
@@ -63,6 +64,44 @@ pub struct EdocsCfg {
     pub lease_secs: u64,
     /// Seconds a push may take.
     pub push_timeout_ms: u64,
+}
+
+/// The working calendar (`[calendar]`): where the approved year files are, the working
+/// sessions, the weekly rest days, the optional cut-off, and the assumed parts of the holiday
+/// rules used for years without a file. Parsed and checked by `calendar::Settings`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CalendarCfg {
+    /// Directory of year files `YYYY.toml`, authoritative for their year.
+    pub dir: PathBuf,
+    /// Working sessions of a day, Vietnam time, `"HH:MM-HH:MM"`; a working day (`1d`) is their
+    /// total length.
+    pub sessions: Vec<String>,
+    /// Weekly rest days (`mon` … `sun`).
+    pub weekend: Vec<String>,
+    /// Receipt after this time (`"HH:MM"`) on a working day counts from the next working day.
+    /// Default: none (assumed: seen in procedure descriptions, not a general rule).
+    pub cutoff: Option<String>,
+    /// Due times are rounded up to a multiple of this many minutes (0: not rounded).
+    pub round_minutes: u32,
+    /// Rules: Tết days before 1/1 lunar (of the five).
+    pub tet_days_before: u8,
+    /// Rules: the day next to 2/9: `auto`, `before` or `after`.
+    pub national_day_adjacent: String,
+}
+
+impl Default for CalendarCfg {
+    fn default() -> Self {
+        CalendarCfg {
+            dir: Path::new("config").join("calendar"),
+            sessions: vec!["08:00-12:00".into(), "13:00-17:00".into()],
+            weekend: vec!["sat".into(), "sun".into()],
+            cutoff: None,
+            round_minutes: 15,
+            tet_days_before: 1,
+            national_day_adjacent: "auto".into(),
+        }
+    }
 }
 
 /// Retry budget of a delivery: exponential backoff with jitter, then dead letter.
@@ -308,6 +347,7 @@ impl Default for Config {
             log: Log::default(),
             trust: TrustCfg::default(),
             edocs: EdocsCfg::default(),
+            calendar: CalendarCfg::default(),
             members: Vec::new(),
             routes: Vec::new(),
         }

@@ -251,6 +251,7 @@ pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
 
     validate_trust(&c.trust, &mut v);
     validate_edocs(c, &mut v);
+    validate_calendar(c, &mut v);
 
     let mut ids = HashSet::new();
     let mut client_ids = HashSet::new();
@@ -348,6 +349,29 @@ fn validate_edocs(c: &Config, v: &mut Collector<'_>) {
                 }
             }
         }
+    }
+}
+
+fn validate_calendar(c: &Config, v: &mut Collector<'_>) {
+    if let Err(errs) = crate::calendar::Settings::from_config(&c.calendar) {
+        for e in errs {
+            v.err(format!("calendar.{}", e.key), e.reason);
+        }
+    }
+    let dir = &c.calendar.dir;
+    if dir.exists() {
+        if let Err(errs) = crate::calendar::year_file::load_dir(dir) {
+            for e in errs.0 {
+                v.err("calendar.dir", e.to_string());
+            }
+        }
+    } else if v.loaded.origin("calendar.dir") != "built-in default" {
+        // The default directory may be absent (every year then comes from the rules); a
+        // directory named on purpose must exist.
+        v.err(
+            "calendar.dir",
+            format!("directory {} does not exist", dir.display()),
+        );
     }
 }
 

@@ -46,6 +46,7 @@ pub struct Inner {
     pub tokens: token::TokenIssuer,
     pub limits: rate_limit::RateLimits,
     pub exchange: std::sync::Arc<crate::edocs::Exchange>,
+    pub calendar: Arc<crate::calendar::Calendar>,
 }
 
 impl std::ops::Deref for AppState {

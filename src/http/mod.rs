@@ -1,6 +1,7 @@
 //! Route handlers, thin: parse the request, call the core, map the result. The router is
 //! assembled here with the edge layers; every member route goes through [`guarded`].
 
+mod calendar;
 mod directory;
 mod edocs;
 mod health;
@@ -54,6 +55,10 @@ pub fn member_router(state: AppState) -> Router {
                 Access::Service(Service::Directory),
                 get(directory::organs),
             ),
+        )
+        .route(
+            "/v1/calendar/due",
+            guarded(&state, Access::Member, get(calendar::due)),
         )
         .route(
             "/v1/edocs",

@@ -26,9 +26,10 @@ pub fn sign_with(pki: &Path, stem: &str, doc: &[u8]) -> Vec<u8> {
         &std::fs::read(pki.join(format!("{stem}.key"))).unwrap(),
     )
     .unwrap();
-    let chain =
-        openssl::x509::X509::stack_from_pem(&std::fs::read(pki.join(format!("{stem}.pem"))).unwrap())
-            .unwrap();
+    let chain = openssl::x509::X509::stack_from_pem(
+        &std::fs::read(pki.join(format!("{stem}.pem"))).unwrap(),
+    )
+    .unwrap();
     lienthong::dsig::sign::sign(doc, &key, &chain).unwrap()
 }
 
@@ -220,13 +221,24 @@ pub fn shared_pki(dir: &Path, members: &[(&str, &str, &str)]) -> PathBuf {
         .arg(&pki)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     pki
 }
 
 /// Configuration of a non-sandbox gateway on the shared PKI, presenting `pki/members/<me>` when
 /// it pushes. `members` is TOML for its `[[members]]`.
-pub fn gateway_config(dir: &Path, pki: &Path, me: &str, port: u16, members: &str, extra: &str) -> PathBuf {
+pub fn gateway_config(
+    dir: &Path,
+    pki: &Path,
+    me: &str,
+    port: u16,
+    members: &str,
+    extra: &str,
+) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let p = |f: &str| format!("{:?}", pki.join(f));
     let cfg = format!(
