@@ -7,6 +7,7 @@ pub mod calendar;
 pub mod cli;
 pub mod config;
 pub mod delivery;
+pub mod dossiers;
 pub mod dsig;
 pub mod edge;
 pub mod edocs;

@@ -172,6 +172,8 @@ pub struct Member {
     pub ordered: bool,
     pub unsigned_status: bool,
     pub edxml_strict: bool,
+    /// The dialect of its dossier requests (`None`: canonical JSON).
+    pub dialect: Option<String>,
 }
 
 impl fmt::Debug for Member {
@@ -269,6 +271,7 @@ impl Registry {
                 ordered: m.ordered,
                 unsigned_status: m.unsigned_status,
                 edxml_strict: m.edxml_strict,
+                dialect: m.dialect.clone(),
             });
             match binding {
                 Some(CertBinding::Fingerprint(f)) => {

@@ -160,6 +160,10 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     );
 
     let calendar = Arc::new(working_calendar(&config)?);
+    let dossiers = Arc::new(
+        crate::dossiers::Dossiers::new(&config, store.clone(), calendar.clone())
+            .map_err(|e| ServeError::Other(format!("dossiers: {e}")))?,
+    );
 
     let config = Arc::new(config);
     let state = AppState {
@@ -171,6 +175,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             tokens,
             exchange,
             calendar,
+            dossiers,
         }),
     };
 

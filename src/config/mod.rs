@@ -33,6 +33,7 @@ pub struct Config {
     pub trust: TrustCfg,
     pub edocs: EdocsCfg,
     pub calendar: CalendarCfg,
+    pub dossiers: DossiersCfg,
     pub members: Vec<MemberCfg>,
     /// Routes for organs no member owns, tried in order: `[[routes]] organs = ["H41", "*"]`
     /// `member = "axis"` (a peer gateway or a push member).
@@ -102,6 +103,39 @@ impl Default for CalendarCfg {
             national_day_adjacent: "auto".into(),
         }
     }
+}
+
+/// Dossiers (`[dossiers]`): where vendor dialects are, and the procedures the gateway knows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DossiersCfg {
+    /// Directory of dialect files `<name>.toml` (one per one-stop-shop vendor), read at start.
+    pub dialects_dir: PathBuf,
+    /// Administrative procedures dossiers may be filed for, with their processing time.
+    pub procedures: Vec<ProcedureCfg>,
+}
+
+impl Default for DossiersCfg {
+    fn default() -> Self {
+        DossiersCfg {
+            dialects_dir: Path::new("adapters").join("dialects"),
+            procedures: Vec::new(),
+        }
+    }
+}
+
+/// One `[[dossiers.procedures]]` entry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProcedureCfg {
+    /// National procedure code (mã TTHC), e.g. `1.009999`.
+    pub code: String,
+    /// Its name (tên TTHC), for operators.
+    pub name: String,
+    /// Processing time (thời hạn giải quyết): `15d` working days or `4h` working hours.
+    pub processing_time: String,
+    /// This procedure's cut-off (`"HH:MM"` or `"none"`); default `calendar.cutoff`.
+    pub cutoff: Option<String>,
 }
 
 /// Retry budget of a delivery: exponential backoff with jitter, then dead letter.
@@ -321,6 +355,9 @@ pub struct MemberCfg {
     pub unsigned_status: bool,
     /// Check this member's packages against `schemas/edxml.xsd` (strict mode).
     pub edxml_strict: bool,
+    /// The one-stop-shop dialect its dossier requests are written in (a file
+    /// `dossiers.dialects_dir/<dialect>.toml`); none: the canonical JSON.
+    pub dialect: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -348,6 +385,7 @@ impl Default for Config {
             trust: TrustCfg::default(),
             edocs: EdocsCfg::default(),
             calendar: CalendarCfg::default(),
+            dossiers: DossiersCfg::default(),
             members: Vec::new(),
             routes: Vec::new(),
         }

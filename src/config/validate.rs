@@ -7,6 +7,7 @@ use lienthong_contract::{OrganId, Service};
 use std::collections::HashSet;
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 /// One configuration mistake: where it came from, which key, and why it is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -252,6 +253,7 @@ pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
     validate_trust(&c.trust, &mut v);
     validate_edocs(c, &mut v);
     validate_calendar(c, &mut v);
+    validate_dossiers(c, &mut v);
 
     let mut ids = HashSet::new();
     let mut client_ids = HashSet::new();
@@ -372,6 +374,38 @@ fn validate_calendar(c: &Config, v: &mut Collector<'_>) {
             "calendar.dir",
             format!("directory {} does not exist", dir.display()),
         );
+    }
+}
+
+fn validate_dossiers(c: &Config, v: &mut Collector<'_>) {
+    let dir = &c.dossiers.dialects_dir;
+    let (dialects, errors) = crate::dossiers::Dialects::read_dir(dir);
+    let broken: HashSet<PathBuf> = errors.iter().map(|e| e.path.clone()).collect();
+    for e in errors {
+        v.err("dossiers.dialects_dir", e.to_string());
+    }
+    for (i, m) in c.members.iter().enumerate() {
+        let Some(name) = &m.dialect else { continue };
+        let file = dir.join(format!("{name}.toml"));
+        if dialects.get(name).is_none() && !broken.contains(&file) {
+            let mut known: Vec<&str> = dialects.names().collect();
+            if known.is_empty() {
+                known.push("none");
+            }
+            v.err(
+                format!("members[{i}].dialect"),
+                format!(
+                    "no dialect file {} (found: {})",
+                    file.display(),
+                    known.join(", ")
+                ),
+            );
+        }
+    }
+    if let Err(errs) = crate::dossiers::Procedures::from_config(&c.dossiers.procedures) {
+        for (key, reason) in errs {
+            v.err(format!("dossiers.procedures{key}"), reason);
+        }
     }
 }
 

@@ -47,6 +47,7 @@ pub struct Inner {
     pub limits: rate_limit::RateLimits,
     pub exchange: std::sync::Arc<crate::edocs::Exchange>,
     pub calendar: Arc<crate::calendar::Calendar>,
+    pub dossiers: Arc<crate::dossiers::Dossiers>,
 }
 
 impl std::ops::Deref for AppState {

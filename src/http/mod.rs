@@ -3,6 +3,7 @@
 
 mod calendar;
 mod directory;
+mod dossiers;
 mod edocs;
 mod health;
 mod oauth;
@@ -87,6 +88,30 @@ pub fn member_router(state: AppState) -> Router {
         .route(
             "/v1/edocs/{id}/receipt",
             guarded(&state, edocs_access, get(edocs::receipt)),
+        )
+        .route(
+            "/v1/dossiers",
+            guarded(
+                &state,
+                Access::ServiceInTx(Service::Dossiers),
+                post(dossiers::file),
+            ),
+        )
+        .route(
+            "/v1/dossiers/{code}",
+            guarded(
+                &state,
+                Access::Service(Service::Dossiers),
+                get(dossiers::get),
+            ),
+        )
+        .route(
+            "/v1/dossiers/{code}/events",
+            guarded(
+                &state,
+                Access::ServiceInTx(Service::Dossiers),
+                post(dossiers::change_status),
+            ),
         )
         .fallback(not_found)
         .layer(from_fn_with_state(

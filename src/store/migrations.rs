@@ -29,6 +29,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0003_edoc_concerns.sql"),
         postgres: include_str!("../../migrations/postgres/0003_edoc_concerns.sql"),
     },
+    Migration {
+        version: 4,
+        name: "dossiers",
+        sqlite: include_str!("../../migrations/sqlite/0004_dossiers.sql"),
+        postgres: include_str!("../../migrations/postgres/0004_dossiers.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<(), StoreError> {

@@ -1,0 +1,92 @@
+//! `/v1/dossiers`: one-stop-shop dossiers — file, change status, read. Bodies are canonical JSON,
+//! or the member's vendor dialect (`dialect = "…"` in its configuration).
+
+use crate::edge::body_limit::{read_body, BodyLimit};
+use crate::edge::guard::PendingAllow;
+use crate::edge::{AppState, Caller, Problem, RequestId};
+use axum::body::Body;
+use axum::extract::{Extension, Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use std::sync::Arc;
+
+type Result<T> = std::result::Result<T, Problem>;
+
+fn location(code: &str) -> [(header::HeaderName, String); 1] {
+    [(header::LOCATION, format!("/v1/dossiers/{code}"))]
+}
+
+async fn bytes(
+    body: Body,
+    limit: Option<Extension<BodyLimit>>,
+    rid: &RequestId,
+) -> Result<axum::body::Bytes> {
+    let limit = limit.map(|l| l.0).unwrap_or(BodyLimit(1 << 20));
+    read_body(body, limit, &rid.0).await
+}
+
+/// `POST /v1/dossiers`: file a dossier. 201 with the dossier as stored; the same filing again
+/// answers 200.
+pub async fn file(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Extension(rid): Extension<RequestId>,
+    allow: Option<Extension<Arc<PendingAllow>>>,
+    limit: Option<Extension<BodyLimit>>,
+    body: Body,
+) -> Result<Response> {
+    let bytes = bytes(body, limit, &rid).await?;
+    let filed = state
+        .dossiers
+        .file(caller.member.clone(), &bytes, &rid.0, allow.map(|a| a.0))
+        .await
+        .map_err(|p| p.with_request_id(&rid.0))?;
+    let status = if filed.again {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, location(&filed.code), Json(filed.view)).into_response())
+}
+
+/// `POST /v1/dossiers/{code}/events`: a status change, refused unless the transition table
+/// allows it.
+pub async fn change_status(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Extension(rid): Extension<RequestId>,
+    allow: Option<Extension<Arc<PendingAllow>>>,
+    limit: Option<Extension<BodyLimit>>,
+    Path(code): Path<String>,
+    body: Body,
+) -> Result<Response> {
+    let bytes = bytes(body, limit, &rid).await?;
+    let change = state
+        .dossiers
+        .change_status(
+            caller.member.clone(),
+            &code,
+            &bytes,
+            &rid.0,
+            allow.map(|a| a.0),
+        )
+        .await
+        .map_err(|p| p.with_request_id(&rid.0))?;
+    Ok((StatusCode::CREATED, location(&code), Json(change)).into_response())
+}
+
+/// `GET /v1/dossiers/{code}`.
+pub async fn get(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Extension(rid): Extension<RequestId>,
+    Path(code): Path<String>,
+) -> Result<Json<serde_json::Value>> {
+    state
+        .dossiers
+        .view(&caller.member, &code)
+        .await
+        .map(Json)
+        .map_err(|p| p.with_request_id(&rid.0))
+}
