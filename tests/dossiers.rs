@@ -426,7 +426,8 @@ async fn bad_input_is_refused_naming_the_wire_field_and_nothing_is_stored() {
         .send()
         .await
         .unwrap();
-    problem(resp, StatusCode::BAD_REQUEST, "invalid_json").await;
+    let p = problem(resp, StatusCode::BAD_REQUEST, "invalid_json").await;
+    assert!(p.get("field").is_none(), "{p}");
     assert_eq!(count(&g, "SELECT COUNT(*) FROM dossiers").await, 0);
     assert_eq!(count(&g, "SELECT COUNT(*) FROM dossier_events").await, 0);
 

@@ -172,9 +172,15 @@ impl Rejection {
         }
     }
 
+    /// The problem document; `field` is left out only when no field is at fault (a body that
+    /// is not JSON).
     pub fn into_problem(self) -> Problem {
-        Problem::new(self.status(), self.code(), self.title(), self.detail())
-            .with_extra("field", self.field)
+        let p = Problem::new(self.status(), self.code(), self.title(), self.detail());
+        if self.field.is_empty() {
+            p
+        } else {
+            p.with_extra("field", self.field)
+        }
     }
 }
 
