@@ -16,7 +16,7 @@ use crate::edxml::{self, Package, ReadOptions};
 use crate::members::{Member, Registry};
 use crate::pki::trust::Trust;
 use crate::routing::{Route, Routes};
-use crate::store::{Backend, Store, Tx};
+use crate::store::{Store, Tx};
 use axum::http::StatusCode;
 use body::{BodyError, Spooled, Upload};
 use lienthong_contract::OrganId;
@@ -978,12 +978,4 @@ pub async fn package_bytes(store: &Store, id: i64) -> Result<Vec<u8>, sqlx::Erro
         out.extend_from_slice(&r.try_get::<Vec<u8>, _>("bytes")?);
     }
     Ok(out)
-}
-
-/// Backend-specific SQL fragment for claiming work.
-pub fn skip_locked(b: Backend) -> &'static str {
-    match b {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    }
 }

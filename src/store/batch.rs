@@ -33,6 +33,7 @@ pub enum Outcome {
 
 pub async fn run(
     pool: AnyPool,
+    backend: super::Backend,
     lock: Arc<tokio::sync::Mutex<()>>,
     mut rx: tokio::sync::mpsc::Receiver<Job>,
 ) {
@@ -45,7 +46,7 @@ pub async fn run(
             }
         }
         let _w = lock.lock().await;
-        let mut tx = match pool.begin().await {
+        let mut tx = match pool.begin_with(backend.begin_write()).await {
             Ok(t) => t,
             Err(e) => {
                 for j in jobs {

@@ -1,5 +1,8 @@
 //! The durable store: one sqlx code path over SQLite (default, WAL, `synchronous=FULL`) and
-//! PostgreSQL. Backend differences are confined to [`Backend`] and the migration texts.
+//! PostgreSQL. Backend differences are confined to this module: [`Backend`]'s SQL fragments,
+//! the connection setup, the migration texts and the lock that serialises migrations.
+//! Everything else writes `$N` placeholders and the types the `Any` driver shares (BIGINT /
+//! INTEGER as `i64`, TEXT, BYTEA / BLOB as `Vec<u8>`).
 //!
 //! Invariant: a caller answers 2xx only after the transaction that records the request has
 //! committed; with `synchronous=FULL` a committed SQLite transaction survives a crash.
@@ -15,6 +18,44 @@ use std::time::Duration;
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    /// Appended to a `SELECT` that claims rows for work: on PostgreSQL, rows another node is
+    /// claiming at the same moment are skipped rather than waited for; SQLite has one writer
+    /// (the in-process lock), so there is nothing to skip.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        }
+    }
+
+    /// Starts a transaction that will write: SQLite takes its write lock at once (waiting for
+    /// another process's writer under `busy_timeout`), so what the transaction read cannot
+    /// turn stale before it writes; PostgreSQL locks rows as it goes.
+    pub fn begin_write(self) -> &'static str {
+        match self {
+            Backend::Postgres => "BEGIN",
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+        }
+    }
+}
+
+/// `url` with any password replaced by `***`, for messages and banners.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The user info ends at the last `@` before the query (a password may hold `/` or `@`).
+    let query = rest.find('?').unwrap_or(rest.len());
+    let Some(at) = rest[..query].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +138,12 @@ impl Store {
             write_lock: Default::default(),
             batch: tx,
         };
-        tokio::spawn(batch::run(store.pool.clone(), store.write_lock.clone(), rx));
+        tokio::spawn(batch::run(
+            store.pool.clone(),
+            store.backend,
+            store.write_lock.clone(),
+            rx,
+        ));
         migrations::run(&store).await?;
         Ok(store)
     }
@@ -166,5 +212,27 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_in_store_urls_are_hidden() {
+        assert_eq!(
+            redact_url("postgres://lienthong:s3cr:et@db.h99.gov.vn:5432/lienthong?sslmode=disable"),
+            "postgres://lienthong:***@db.h99.gov.vn:5432/lienthong?sslmode=disable"
+        );
+        assert_eq!(redact_url("postgres://a:b@c/d@host/db"), "postgres://a:***@host/db");
+        for same in [
+            "postgres://lienthong@127.0.0.1/lienthong",
+            "postgresql://host/db",
+            "sqlite://data/lienthong.db",
+            "sqlite:data/x.db",
+        ] {
+            assert_eq!(redact_url(same), same);
+        }
     }
 }
