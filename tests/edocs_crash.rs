@@ -6,7 +6,7 @@
 mod common;
 
 use common::edoc::*;
-use common::{client_config, Gateway};
+use common::{both_backends, client_config, Db, Gateway};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,8 +32,8 @@ fn rand_u64() -> u64 {
     u64::from_le_bytes(b)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_during_2000_submissions_loses_and_duplicates_nothing() {
+both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn sigkill_during_2000_submissions_loses_and_duplicates_nothing);
+async fn sigkill_during_2000_submissions_loses_and_duplicates_nothing(db: Db) {
     let dir = tempfile::tempdir().unwrap();
     let pki = shared_pki(
         dir.path(),
@@ -43,6 +43,7 @@ async fn sigkill_during_2000_submissions_loses_and_duplicates_nothing() {
     let port = free_port();
     let gdir = dir.path().join("gw");
     let cfg = gateway_config(
+        &db,
         &gdir,
         &pki,
         "gw",

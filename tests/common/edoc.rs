@@ -213,13 +213,22 @@ pub fn shared_pki(dir: &Path, members: &[(&str, &str, &str)]) -> PathBuf {
 }
 
 /// Configuration of a non-sandbox gateway on the shared PKI, presenting `pki/members/<me>` when
-/// it pushes. `members` is TOML for its `[[members]]`.
-pub fn gateway_config(dir: &Path, pki: &Path, me: &str, port: u16, members: &str, extra: &str) -> PathBuf {
+/// it pushes, with a store of its own on `db`. `members` is TOML for its `[[members]]`.
+pub fn gateway_config(
+    db: &super::Db,
+    dir: &Path,
+    pki: &Path,
+    me: &str,
+    port: u16,
+    members: &str,
+    extra: &str,
+) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
     let p = |f: &str| format!("{:?}", pki.join(f));
     let cfg = format!(
         r#"sandbox = false
 data_dir = {data:?}
+{store}
 [listen]
 members = "127.0.0.1:{port}"
 operator = "127.0.0.1:0"
@@ -241,6 +250,7 @@ client_key = {mkey}
 {members}
 "#,
         data = dir.join("data"),
+        store = db.store_toml(),
         cert = p("server.pem"),
         key = p("server.key"),
         ca = p("ca.pem"),
