@@ -80,12 +80,11 @@ pub async fn append_in(
     backend: Backend,
     ev: &Event,
 ) -> Result<Record, StoreError> {
-    if backend == Backend::Postgres {
-        // One writer at a time across every node sharing the database.
-        sqlx::query("SELECT pg_advisory_xact_lock(7171717)")
-            .execute(&mut **tx)
-            .await?;
-    }
+    // One writer at a time across every node sharing the database, from reading the head of
+    // the chain until the record is committed.
+    backend
+        .lock_until_commit(&mut **tx, crate::store::locks::AUDIT_CHAIN)
+        .await?;
     let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut **tx)
         .await?;

@@ -25,23 +25,22 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
-/// Session-level advisory lock held while migrating, so that nodes starting together on one
-/// PostgreSQL database migrate one after the other (the second finds the work done).
-const MIGRATION_LOCK: i64 = 7_171_716;
 
 pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
     let _w = store.writer().await;
     let mut conn = store.pool.acquire().await?;
+    // Nodes starting together on one PostgreSQL database migrate one after the other (the
+    // later ones find the work done).
     if store.backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_lock($1)")
-            .bind(MIGRATION_LOCK)
+            .bind(super::locks::MIGRATIONS)
             .execute(&mut *conn)
             .await?;
     }
     let result = apply(store.backend, &mut conn).await;
     if store.backend == Backend::Postgres {
         let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
-            .bind(MIGRATION_LOCK)
+            .bind(super::locks::MIGRATIONS)
             .execute(&mut *conn)
             .await;
         if unlocked.is_err() {

@@ -31,6 +31,23 @@ impl Backend {
         }
     }
 
+    /// Inside the current transaction of `conn`, wait for and take lock `key` until the
+    /// transaction ends: on PostgreSQL an advisory lock shared by every node on the database;
+    /// on SQLite nothing, its single writer already excludes the others.
+    pub async fn lock_until_commit(
+        self,
+        conn: &mut sqlx::AnyConnection,
+        key: i64,
+    ) -> Result<(), sqlx::Error> {
+        if self == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(key)
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Starts a transaction that will write: SQLite takes its write lock at once (waiting for
     /// another process's writer under `busy_timeout`), so what the transaction read cannot
     /// turn stale before it writes; PostgreSQL locks rows as it goes.
@@ -40,6 +57,15 @@ impl Backend {
             Backend::Sqlite => "BEGIN IMMEDIATE",
         }
     }
+}
+
+/// Keys of the advisory locks the nodes sharing a PostgreSQL database take (one number per
+/// thing serialised across nodes).
+pub mod locks {
+    /// Appending to the audit chain (transaction-scoped).
+    pub const AUDIT_CHAIN: i64 = 7_171_717;
+    /// Migrating the schema (session-scoped, while a node starts).
+    pub const MIGRATIONS: i64 = 7_171_716;
 }
 
 /// `url` with any password replaced by `***`, for messages and banners.
