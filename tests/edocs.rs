@@ -4,52 +4,12 @@
 mod common;
 
 use common::edoc::*;
-use common::{both_backends, client_config, Db, Gateway};
-use serde_json::Value;
-use std::path::Path;
-use std::time::{Duration, Instant};
+use common::{both_backends, Db, Gateway};
+use std::time::Duration;
 
 const A: &str = "000.00.00.H99"; // vpubnd, province H99, pull
 const B: &str = "000.00.01.H99"; // sonv, province H99, pull
 const C: &str = "000.00.05.H98"; // sotc98, province H98, push (behind the second gateway)
-
-fn client(pki: &Path, member: &str) -> reqwest::Client {
-    let cfg = client_config(pki, Some(pki.join("members").join(member)), &[b"h2", b"http/1.1"]);
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(cfg)
-        .build()
-        .unwrap()
-}
-
-async fn post(c: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, Value) {
-    let r = c
-        .post(url)
-        .header("content-type", "application/xml")
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap_or(Value::Null))
-}
-
-async fn get_json(c: &reqwest::Client, url: &str) -> Value {
-    let r = c.get(url).send().await.unwrap();
-    assert!(r.status().is_success(), "{url}: {}", r.status());
-    r.json().await.unwrap()
-}
-
-async fn wait_for<F, Fut>(what: &str, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !f().await {
-        assert!(start.elapsed() < Duration::from_secs(30), "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn two_gateways_exchange_a_document_and_statuses_come_back);
 async fn two_gateways_exchange_a_document_and_statuses_come_back(db: Db) {

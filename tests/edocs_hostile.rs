@@ -12,14 +12,6 @@ const A: &str = "000.00.00.H99";
 const B: &str = "000.00.01.H99";
 const M: &str = "000.00.07.H99";
 
-fn client(pki: &std::path::Path, member: &str) -> reqwest::Client {
-    let cfg = client_config(pki, Some(pki.join("members").join(member)), &[b"h2", b"http/1.1"]);
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(cfg)
-        .build()
-        .unwrap()
-}
-
 fn replace_once(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
     let s = String::from_utf8(bytes.to_vec()).unwrap();
     assert!(s.contains(from), "{from:?} not in package");

@@ -138,3 +138,33 @@ where
     }
     out
 }
+
+/// Nodes reach a PostgreSQL on another machine over verified TLS
+/// (`sslmode=verify-full&sslrootcert=…`); a server that takes TLS only refuses a plain
+/// connection, and a certificate from another CA is refused by the store.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_over_verified_tls() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = common::edoc::shared_pki(tmp.path(), &[]);
+    let other_dir = tmp.path().join("other");
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let other = common::edoc::shared_pki(&other_dir, &[]);
+    let pg = common::pg::PgServer::start_tls_only(&pki.join("server.pem"), &pki.join("server.key"));
+    let base = pg.url(&pg.create_database());
+    let verified = |ca: &std::path::Path| {
+        format!("{base}?sslmode=verify-full&sslrootcert={}", ca.display())
+    };
+
+    let store = Store::open(&verified(&pki.join("ca.pem")), 2).await.unwrap();
+    audit::append(&store, &event(0, 0)).await.unwrap();
+    assert!(audit::verify(&store).await.unwrap().valid);
+    store.close().await;
+
+    let plain = Store::open(&format!("{base}?sslmode=disable"), 2).await;
+    let e = plain.err().expect("a plain connection was let in").to_string();
+    assert!(e.contains("no encryption") || e.contains("pg_hba.conf"), "{e}");
+
+    let foreign = Store::open(&verified(&other.join("ca.pem")), 2).await;
+    let e = foreign.err().expect("a server certificate from another CA was trusted").to_string();
+    assert!(e.to_lowercase().contains("certificate") || e.contains("tls"), "{e}");
+}

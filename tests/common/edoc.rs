@@ -273,3 +273,45 @@ pub fn member_toml(id: &str, kind: &str, organs: &[&str], extra: &str) -> String
         organs.join(", ")
     )
 }
+
+/// An HTTPS client presenting `pki/members/<member>`.
+pub fn client(pki: &Path, member: &str) -> reqwest::Client {
+    let cfg = super::client_config(pki, Some(pki.join("members").join(member)), &[b"h2", b"http/1.1"]);
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(cfg)
+        .build()
+        .unwrap()
+}
+
+/// POST a package; the status and the JSON answer (null if none).
+pub async fn post(c: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let r = c
+        .post(url)
+        .header("content-type", "application/xml")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+/// GET JSON, which must succeed.
+pub async fn get_json(c: &reqwest::Client, url: &str) -> serde_json::Value {
+    let r = c.get(url).send().await.unwrap();
+    assert!(r.status().is_success(), "{url}: {}", r.status());
+    r.json().await.unwrap()
+}
+
+/// Poll `f` every 100 ms until it is true; fail after 30 s.
+pub async fn wait_for<F, Fut>(what: &str, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = std::time::Instant::now();
+    while !f().await {
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "timed out waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

@@ -147,6 +147,8 @@ pub(crate) use both_backends;
 
 pub struct Gateway {
     pub dir: PathBuf,
+    /// Environment given to the gateway and to its `cli` commands (configuration overrides).
+    pub env: Vec<(String, String)>,
     pub child: Option<Child>,
     pub members_url: String,
     pub members_addr: String,
@@ -189,6 +191,11 @@ impl Gateway {
 
     /// Start (or restart) on an existing directory and config.
     pub fn spawn(dir: &Path, cfg: &Path) -> Gateway {
+        Self::spawn_env(dir, cfg, Vec::new())
+    }
+
+    /// Start in `dir` (working directory, data in `dir/data`) with environment `env`.
+    pub fn spawn_env(dir: &Path, cfg: &Path, env: Vec<(String, String)>) -> Gateway {
         let run_file = dir.join("data/run/listeners.json");
         let _ = std::fs::remove_file(&run_file);
         let out = std::fs::OpenOptions::new()
@@ -202,6 +209,7 @@ impl Gateway {
             .open(dir.join("stderr.log"))
             .unwrap();
         let mut child = Command::new(BIN)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .arg("--config")
             .arg(cfg)
             .arg("serve")
@@ -228,6 +236,7 @@ impl Gateway {
         let members_url = listeners["members"].as_str().unwrap().to_owned();
         Gateway {
             dir: dir.to_owned(),
+            env,
             child: Some(child),
             members_addr: members_url.trim_start_matches("https://").to_owned(),
             members_url,
@@ -245,6 +254,9 @@ impl Gateway {
 
     /// The store this gateway's configuration names (`store.url`, else the default file).
     pub fn store_url(&self) -> String {
+        if let Some((_, url)) = self.env.iter().find(|(k, _)| k == "LIENTHONG_STORE__URL") {
+            return url.clone();
+        }
         let text = std::fs::read_to_string(self.config()).unwrap();
         let cfg: toml::Value = toml::from_str(&text).unwrap();
         match cfg.get("store").and_then(|s| s.get("url")).and_then(|u| u.as_str()) {
@@ -287,6 +299,7 @@ impl Gateway {
     /// Run a `lienthong` subcommand against this gateway's configuration.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         Command::new(BIN)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .arg("--config")
             .arg(self.config())
             .args(args)

@@ -34,6 +34,8 @@ pub struct PgServer {
     /// Holds `data/` and the server's socket; owned by the user the server runs as.
     dir: tempfile::TempDir,
     bin: PathBuf,
+    /// Extra `-c name=value` settings.
+    settings: Vec<String>,
     child: Option<Child>,
     pub port: u16,
     databases: AtomicUsize,
@@ -238,6 +240,16 @@ fn free_port() -> u16 {
 impl PgServer {
     /// Start a server on a copy of the template. Panics (the test fails) with the reason.
     pub fn start() -> PgServer {
+        Self::start_with(None)
+    }
+
+    /// A server that takes TLS connections only (`hostssl` in its `pg_hba.conf`, nothing else),
+    /// presenting the certificate chain `cert` with `key`.
+    pub fn start_tls_only(cert: &Path, key: &Path) -> PgServer {
+        Self::start_with(Some((cert, key)))
+    }
+
+    fn start_with(tls: Option<(&Path, &Path)>) -> PgServer {
         let started = Instant::now();
         let bin = bin_dir();
         let who = run_as();
@@ -258,9 +270,35 @@ impl PgServer {
             data.display()
         );
         give(&data, who);
+        let mut settings = Vec::new();
+        if let Some((cert, key)) = tls {
+            // The server reads these as its own user and wants its key private.
+            let put = |name: &str, from: &Path, mode: u32| {
+                let to = dir.path().join(name);
+                std::fs::copy(from, &to).unwrap_or_else(|e| panic!("{}: {e}", from.display()));
+                let mode = std::os::unix::fs::PermissionsExt::from_mode(mode);
+                std::fs::set_permissions(&to, mode).unwrap();
+                give(&to, who);
+                to.display().to_string()
+            };
+            let hba = dir.path().join("pg_hba.conf");
+            std::fs::write(
+                &hba,
+                "local all all trust\nhostssl all all 127.0.0.1/32 trust\n",
+            )
+            .unwrap();
+            give(&hba, who);
+            settings = vec![
+                "ssl=on".into(),
+                format!("ssl_cert_file={}", put("server.pem", cert, 0o644)),
+                format!("ssl_key_file={}", put("server.key", key, 0o600)),
+                format!("hba_file={}", hba.display()),
+            ];
+        }
         let mut server = PgServer {
             dir,
             bin,
+            settings,
             child: None,
             port: 0,
             databases: AtomicUsize::new(0),
@@ -313,6 +351,7 @@ impl PgServer {
                 "-c",
                 "shared_buffers=32MB",
             ])
+            .args(self.settings.iter().flat_map(|s| ["-c", s.as_str()]))
             .stdout(log.try_clone().expect("server log"))
             .stderr(log)
             .spawn()
