@@ -168,3 +168,53 @@ async fn postgres_over_verified_tls() {
     let e = foreign.err().expect("a server certificate from another CA was trusted").to_string();
     assert!(e.to_lowercase().contains("certificate") || e.contains("tls"), "{e}");
 }
+
+/// Inserts a package row; its id.
+async fn insert_edoc(tx: &mut lienthong::store::Tx, key: &str) -> Result<i64, sqlx::Error> {
+    let row = sqlx::query(
+        "INSERT INTO edocs (kind, sender, from_organ, document_id, dedup_key, sha256, size, received_at, header, receipt) \
+         VALUES ('document', 'm', 'o', 'd', $1, 's', 0, 0, '{}', $2) RETURNING id",
+    )
+    .bind(key)
+    .bind(Vec::<u8>::new())
+    .fetch_one(&mut **tx)
+    .await?;
+    row.try_get("id")
+}
+
+both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn writers_of_two_nodes_commit_in_the_order_they_number_rows);
+/// Two nodes' group commits do not overlap: the second waits for the first's commit before it
+/// writes anything. Otherwise a row numbered later (a delivery) could become visible before
+/// one numbered earlier, and a reader paging by id (the inbox cursor) would skip the earlier.
+async fn writers_of_two_nodes_commit_in_the_order_they_number_rows(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = url(&db, dir.path());
+    let (a, b) = (Store::open(&url, 2).await.unwrap(), Store::open(&url, 2).await.unwrap());
+    audit::append(&a, &event(0, 0)).await.unwrap();
+    // Node A numbers its row, then takes its time before committing.
+    let slow = tokio::spawn(async move {
+        let id = a
+            .batched(move |tx| {
+                Box::pin(async move {
+                    let id = insert_edoc(tx, "a").await?;
+                    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+                    Ok::<i64, sqlx::Error>(id)
+                })
+            })
+            .await
+            .unwrap()
+            .unwrap();
+        (id, std::time::Instant::now())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    // Node B writes meanwhile: it must not commit before A.
+    let id_b = b
+        .batched(move |tx| Box::pin(async move { insert_edoc(tx, "b").await }))
+        .await
+        .unwrap()
+        .unwrap();
+    let b_done = std::time::Instant::now();
+    let (id_a, a_done) = slow.await.unwrap();
+    assert!(id_a < id_b, "A numbered {id_a}, B {id_b}");
+    assert!(a_done <= b_done, "B committed row {id_b} before A committed row {id_a}");
+}

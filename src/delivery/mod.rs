@@ -196,7 +196,13 @@ impl Deliverer {
         let store = &self.ex.store;
         let _w = store.writer().await;
         let result = async {
-            let mut tx = store.pool().begin().await?;
+            // An outcome that is audited (and a dead letter's notice) writes in order with
+            // every node's other writers; a retry only moves the delivery's own row.
+            let mut tx = if state == "queued" {
+                store.pool().begin().await?
+            } else {
+                store.begin_serial().await?
+            };
             let n = sqlx::query("UPDATE deliveries SET state = $1, next_attempt_at = $2, last_error = $3, lease_owner = NULL, lease_until = NULL, delivered_at = CASE WHEN $4 = 1 THEN $5 ELSE delivered_at END WHERE id = $6 AND lease_owner = $7")
                 .bind(state)
                 .bind(next)

@@ -739,7 +739,7 @@ impl Exchange {
         request_id: &str,
     ) -> Result<serde_json::Value, Problem> {
         let _w = self.store.writer().await;
-        let mut tx = self.store.pool().begin().await.map_err(store_error)?;
+        let mut tx = self.store.begin_serial().await.map_err(store_error)?;
         let state = if done { "acked" } else { "failed" };
         let n = sqlx::query("UPDATE deliveries SET state = $1, acked_at = $2, ack_reason = $3, delivered_at = COALESCE(delivered_at, $2) WHERE edoc_id = $4 AND member = $5 AND mode = 'pull'")
             .bind(state)

@@ -46,7 +46,7 @@ pub async fn run(
             }
         }
         let _w = lock.lock().await;
-        let mut tx = match pool.begin_with(backend.begin_write()).await {
+        let mut tx = match super::begin_serial(&pool, backend).await {
             Ok(t) => t,
             Err(e) => {
                 for j in jobs {

@@ -62,10 +62,17 @@ impl Backend {
 /// Keys of the advisory locks the nodes sharing a PostgreSQL database take (one number per
 /// thing serialised across nodes).
 pub mod locks {
-    /// Appending to the audit chain (transaction-scoped).
-    pub const AUDIT_CHAIN: i64 = 7_171_717;
+    /// Writing what other nodes number or read in order — packages, deliveries, audit records
+    /// (transaction-scoped; see [`super::Store::begin_serial`]).
+    pub const WRITERS: i64 = 7_171_717;
     /// Migrating the schema (session-scoped, while a node starts).
     pub const MIGRATIONS: i64 = 7_171_716;
+}
+
+async fn begin_serial(pool: &AnyPool, backend: Backend) -> Result<Tx, sqlx::Error> {
+    let mut tx = pool.begin_with(backend.begin_write()).await?;
+    backend.lock_until_commit(&mut tx, locks::WRITERS).await?;
+    Ok(tx)
 }
 
 /// `url` with any password replaced by `***`, for messages and banners.
@@ -186,6 +193,16 @@ impl Store {
     /// audit chain additionally takes a transaction-scoped advisory lock).
     pub async fn writer(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.write_lock.lock().await
+    }
+
+    /// Begin a transaction that writes packages, deliveries or audit records. Such
+    /// transactions run one at a time across every node sharing the database: on PostgreSQL
+    /// each first takes the [`locks::WRITERS`] lock until it ends, so rows are numbered (ids
+    /// from sequences, the chain's `seq`) in the order they become visible — a reader paging
+    /// by id never skips one — and the lock always comes before any row lock, so two such
+    /// transactions cannot deadlock. On SQLite it takes the write lock at once.
+    pub async fn begin_serial(&self) -> Result<Tx, sqlx::Error> {
+        begin_serial(&self.pool, self.backend).await
     }
 
     /// Run `f` inside a transaction shared with other concurrent writers (group commit): it
