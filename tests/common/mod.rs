@@ -60,6 +60,8 @@ pub enum Backend {
 pub struct Db {
     pub backend: Backend,
     pub pg: Option<pg::PgServer>,
+    /// Set by [`Db::one_database`]: every gateway gets this one.
+    shared: Option<String>,
 }
 
 impl Db {
@@ -67,7 +69,14 @@ impl Db {
         Db {
             backend,
             pg: (backend == Backend::Postgres).then(pg::PgServer::start),
+            shared: None,
         }
+    }
+
+    /// Every gateway configured from now on shares one database (nodes of one deployment).
+    pub fn one_database(mut self) -> Db {
+        self.shared = self.store_url();
+        self
     }
 
     pub fn sqlite() -> Db {
@@ -77,6 +86,9 @@ impl Db {
     /// `store.url` for one more gateway: `None` on SQLite (the default file in its data
     /// directory), a new database on PostgreSQL.
     pub fn store_url(&self) -> Option<String> {
+        if self.shared.is_some() {
+            return self.shared.clone();
+        }
         self.pg.as_ref().map(|pg| pg.url(&pg.create_database()))
     }
 
@@ -406,4 +418,5 @@ pub fn alert_of(e: &std::io::Error) -> Option<rustls::AlertDescription> {
     }
 }
 pub mod edoc;
+pub mod load;
 pub mod pg;
