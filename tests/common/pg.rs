@@ -436,6 +436,11 @@ impl PgServer {
         name
     }
 
+    /// The postmaster's process id.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(|c| c.id())
+    }
+
     /// The databases made so far.
     pub fn databases(&self) -> Vec<String> {
         (0..self.databases.load(Ordering::SeqCst))
