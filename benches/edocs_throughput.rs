@@ -89,8 +89,10 @@ fn main() {
         }
         rows
     });
-    let _ = gw.kill();
-    let _ = echo.kill();
+    for p in [&mut gw, &mut echo] {
+        let _ = p.kill();
+        let _ = p.wait();
+    }
     println!();
     println!("signed packages of {size} bytes, {packages} requests, {conns} concurrent connections, 2 cores shared with the load generator");
     println!("| target                     | accepted | per second | p50 ms | p99 ms |");

@@ -83,7 +83,7 @@ pub async fn append_in(
     // One writer at a time across every node sharing the database, from reading the head of
     // the chain until the record is committed (a no-op when `tx` came from `begin_serial`).
     backend
-        .lock_until_commit(&mut **tx, crate::store::locks::WRITERS)
+        .lock_until_commit(tx, crate::store::locks::WRITERS)
         .await?;
     let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut **tx)

@@ -183,12 +183,14 @@ pub async fn pull_inbox_once_each(client: &reqwest::Client, base: &str, accepted
 pub async fn pushed_once_each(receiver: &PushReceiver, accepted: &BTreeMap<i64, String>, packages: &[(String, Vec<u8>)]) -> (usize, usize) {
     let deadline = Instant::now() + Duration::from_secs(120);
     let (pushed, distinct) = loop {
-        let got = receiver.got.lock().unwrap();
-        let distinct: BTreeSet<i64> = got.iter().map(|(id, _)| id.parse().unwrap()).collect();
+        let (pushed, distinct) = {
+            let got = receiver.got.lock().unwrap();
+            let ids: BTreeSet<i64> = got.iter().map(|(id, _)| id.parse().unwrap()).collect();
+            (got.len(), ids)
+        };
         if distinct.len() >= accepted.len() || Instant::now() > deadline {
-            break (got.len(), distinct);
+            break (pushed, distinct);
         }
-        drop(got);
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(distinct, accepted.keys().copied().collect::<BTreeSet<_>>());
