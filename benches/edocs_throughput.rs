@@ -5,89 +5,12 @@
 //!
 //! Run: `cargo bench --bench edocs_throughput` (optional env: PACKAGES=3000 CONNS=64).
 
-use lienthong::contract::edoc::{DocumentHeader, Organ};
-use lienthong::edxml::write;
+mod common;
+
+use common::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_lienthong");
-const A: &str = "000.00.00.H99";
-const B: &str = "000.00.01.H99";
-
-fn env_usize(k: &str, d: usize) -> usize {
-    std::env::var(k).ok().and_then(|v| v.parse().ok()).unwrap_or(d)
-}
-
-fn tls_client(pki: &Path, conns: usize) -> reqwest::Client {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let mut roots = rustls::RootCertStore::empty();
-    for c in CertificateDer::pem_file_iter(pki.join("ca.pem")).unwrap() {
-        roots.add(c.unwrap()).unwrap();
-    }
-    let chain: Vec<_> = CertificateDer::pem_file_iter(pki.join("members/vpubnd.pem"))
-        .unwrap()
-        .map(|c| c.unwrap())
-        .collect();
-    let key = PrivateKeyDer::from_pem_file(pki.join("members/vpubnd.key")).unwrap();
-    let mut cfg = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_client_auth_cert(chain, key)
-        .unwrap();
-    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-    reqwest::Client::builder()
-        .tls_backend_preconfigured(cfg)
-        .pool_max_idle_per_host(conns)
-        .http1_only()
-        .build()
-        .unwrap()
-}
-
-/// Fire `bodies` at `url` over `conns` connections (one request in flight per connection).
-async fn load(client: &reqwest::Client, url: &str, bodies: Arc<Vec<Vec<u8>>>, conns: usize) -> (f64, Vec<f64>, usize) {
-    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..conns {
-        let (c, u, b, n) = (client.clone(), url.to_owned(), bodies.clone(), next.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut lat = Vec::new();
-            let mut ok = 0;
-            loop {
-                let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= b.len() {
-                    break;
-                }
-                let t = Instant::now();
-                let r = c.post(&u).header("content-type", "application/xml").body(b[i].clone()).send().await;
-                if let Ok(r) = r {
-                    let good = r.status().is_success();
-                    let _ = r.bytes().await;
-                    if good {
-                        ok += 1;
-                    }
-                }
-                lat.push(t.elapsed().as_secs_f64() * 1000.0);
-            }
-            (lat, ok)
-        }));
-    }
-    let mut all = Vec::new();
-    let mut ok = 0;
-    for t in tasks {
-        let (l, o) = t.await.unwrap();
-        all.extend(l);
-        ok += o;
-    }
-    (started.elapsed().as_secs_f64(), all, ok)
-}
-
-fn pct(v: &mut [f64], p: f64) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[((v.len() as f64 - 1.0) * p).round() as usize]
-}
 
 /// The ceiling: the same TLS + HTTP stack answering each body back, nothing else.
 async fn echo_server(pki: &Path, port_file: &Path) {
@@ -136,19 +59,6 @@ fn cpu_secs(pid: u32) -> f64 {
     ticks / 100.0 // USER_HZ is 100 on Linux
 }
 
-fn wait_file(p: &Path) -> String {
-    let t = Instant::now();
-    loop {
-        if let Ok(s) = std::fs::read_to_string(p) {
-            if !s.is_empty() {
-                return s;
-            }
-        }
-        assert!(t.elapsed() < Duration::from_secs(30), "{} never appeared", p.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
@@ -164,44 +74,10 @@ fn main() {
     let conns = env_usize("CONNS", 64);
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path();
-    std::fs::write(
-        root.join("pki.toml"),
-        format!(
-            "[[members]]\nid = \"vpubnd\"\nkind = \"agency\"\norgans = [\"{A}\"]\nservices = [\"edocs\"]\ncert_subject = \"CN=vpubnd,OU=members,O=lienthong sandbox,C=VN\"\n[[members]]\nid = \"sonv\"\nkind = \"agency\"\norgans = [\"{B}\"]\nservices = [\"edocs\"]\ncert_subject = \"CN=sonv,OU=members,O=lienthong sandbox,C=VN\"\n"
-        ),
-    )
-    .unwrap();
-    let pki = root.join("pki");
-    let out = Command::new(BIN).arg("--config").arg(root.join("pki.toml")).args(["pki", "dev-init"]).arg(&pki).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let cfg = root.join("gw.toml");
-    let p = |f: &str| format!("{:?}", pki.join(f));
-    std::fs::write(
-        &cfg,
-        format!(
-            "sandbox = false\ndata_dir = {:?}\n[listen]\nmembers = \"127.0.0.1:0\"\noperator = \"127.0.0.1:0\"\n[limits]\nmax_connections = 4096\n[log]\nlevel = \"warn\"\n[tls]\ncert = {}\nkey = {}\nclient_ca = {}\ncrls = [{}]\n[oauth]\nsigning_key = {{ value = \"bench-signing-key-0123456789abcdef-0123456789\" }}\n[trust]\nanchors = [{}]\nintermediates = [{}]\ncrls = [{}]\n[[members]]\nid = \"vpubnd\"\nkind = \"agency\"\norgans = [\"{A}\"]\nservices = [\"edocs\"]\ncert_subject = \"CN=vpubnd,OU=members,O=lienthong sandbox,C=VN\"\nrate_limit = {{ per_minute = 100000000, burst = 1000000 }}\n[[members]]\nid = \"sonv\"\nkind = \"agency\"\norgans = [\"{B}\"]\nservices = [\"edocs\"]\ncert_subject = \"CN=sonv,OU=members,O=lienthong sandbox,C=VN\"\n",
-            root.join("data"), p("server.pem"), p("server.key"), p("ca.pem"), p("crl.pem"), p("ca.pem"), p("intermediate.pem"), p("crl.pem")
-        ),
-    )
-    .unwrap();
-
-    // Signed 10 KB packages, distinct DocumentIds.
-    let key = openssl::pkey::PKey::private_key_from_pem(&std::fs::read(pki.join("signing/vpubnd.key")).unwrap()).unwrap();
-    let chain = openssl::x509::X509::stack_from_pem(&std::fs::read(pki.join("signing/vpubnd.pem")).unwrap()).unwrap();
-    let text: String = "Nội dung văn bản thử nghiệm. ".repeat(140);
-    let make = |i: usize| {
-        let h = DocumentHeader {
-            from: Organ { id: A.into(), name: Some("UBND tỉnh Ví Dụ".into()), ..Default::default() },
-            to: vec![Organ { id: B.into(), ..Default::default() }],
-            document_id: format!("{A},2026/11/23,{i}/BENCH"),
-            subject: Some("Đo thông lượng".into()),
-            ..Default::default()
-        };
-        let doc = write::document(&h, &[write::NewAttachment { name: "vb.txt", content_type: "text/plain", bytes: text.as_bytes() }]);
-        lienthong::dsig::sign::sign(&doc, &key, &chain).unwrap()
-    };
-    let bodies: Arc<Vec<Vec<u8>>> = Arc::new((0..packages).map(make).collect());
-    let warm: Arc<Vec<Vec<u8>>> = Arc::new((packages..packages + 200).map(make).collect());
+    let pki = dev_pki(root);
+    let cfg = gateway_config(root, &pki, "data", None);
+    let bodies = signed_packages(&pki, "BENCH", 0, packages);
+    let warm = signed_packages(&pki, "BENCH", packages, packages + 200);
     let size = bodies[0].len();
 
     // Ceiling: the echo server, as its own process.
@@ -210,23 +86,24 @@ fn main() {
     let mut echo = Command::new(me).arg("--echo-server").arg(&pki).arg(&port_file).stdout(Stdio::null()).spawn().unwrap();
     let echo_url = format!("https://127.0.0.1:{}/v1/edocs", wait_file(&port_file).trim());
     // The gateway.
-    let mut gw = Command::new(BIN).arg("--config").arg(&cfg).arg("serve").current_dir(root).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
-    let listeners: serde_json::Value = serde_json::from_str(&wait_file(&root.join("data/run/listeners.json"))).unwrap();
-    let gw_url = format!("{}/v1/edocs", listeners["members"].as_str().unwrap());
+    let (mut gw, gw_url) = start_gateway(root, "data", &cfg);
 
     let client = tls_client(&pki, conns);
     let rows = rt.block_on(async {
         let mut rows = Vec::new();
-        for (name, url, pid) in [("TLS echo (ceiling)", &echo_url, echo.id()), ("lienthong POST /v1/edocs", &gw_url, gw.id())] {
-            let _ = load(&client, url, warm.clone(), conns).await;
+        for (name, url, pid) in [("TLS echo (ceiling)", echo_url, echo.id()), ("lienthong POST /v1/edocs", gw_url, gw.id())] {
+            let urls = [url];
+            let _ = load(&client, &urls, warm.clone(), conns).await;
             let cpu0 = cpu_secs(pid);
-            let (secs, mut lat, ok) = load(&client, url, bodies.clone(), conns).await;
+            let (secs, mut lat, ok) = load(&client, &urls, bodies.clone(), conns).await;
             let cpu_us = (cpu_secs(pid) - cpu0) * 1e6 / ok.max(1) as f64;
             rows.push((name, ok, ok as f64 / secs, pct(&mut lat, 0.5), pct(&mut lat, 0.99), cpu_us));
         }
         rows
     });
     // The gateway's own view: how many packages each group commit carried, how long a commit took.
+    let listeners: serde_json::Value =
+        serde_json::from_str(&wait_file(&root.join("data").join("run/listeners.json"))).unwrap_or_default();
     let ops = listeners["operator"].as_str().unwrap_or_default().to_owned();
     let metrics = rt.block_on(async {
         match reqwest::get(format!("{ops}/metrics")).await {
@@ -248,8 +125,10 @@ fn main() {
     ) {
         println!("group commit: {:.1} jobs per batch on average ({jc} batches), commit {:.2} ms on average", js / jc, cs / cc * 1e3);
     }
-    let _ = gw.kill();
-    let _ = echo.kill();
+    for p in [&mut gw, &mut echo] {
+        let _ = p.kill();
+        let _ = p.wait();
+    }
     println!();
     println!("signed packages of {size} bytes, {packages} requests, {conns} concurrent connections, 2 cores shared with the load generator");
     println!("| target                     | accepted | per second | p50 ms | p99 ms | server CPU µs/request |");

@@ -293,7 +293,7 @@ fn print_banner(
     );
     println!("  member API : https://{host}   (mTLS or OAuth2 bearer tokens)");
     println!("  operator   : http://{operator}/metrics  /healthz  /readyz");
-    println!("  store      : {}", c.store_url());
+    println!("  store      : {}", crate::store::redact_url(&c.store_url()));
     if c.sandbox {
         println!("  dev PKI    : {}", abs(&c.pki_dir()).display());
         let demo = reg.all().iter().find(|m| {

@@ -492,6 +492,8 @@ fn check_config_reports_calendar_mistakes() {
 async fn http_due_for_any_member() {
     let tmp = tempfile::tempdir().unwrap();
     let gw = Gateway::start_with(
+        // The calendar keeps nothing in the store (only the guard's audit records).
+        &common::Db::sqlite(),
         tmp.path(),
         &format!("[calendar]\ndir = \"{}\"\n", shipped_dir()),
     );
@@ -545,7 +547,7 @@ async fn http_due_for_any_member() {
 #[tokio::test]
 async fn http_bad_input_is_a_problem_naming_the_field() {
     let tmp = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(tmp.path());
+    let gw = Gateway::start(&common::Db::sqlite(), tmp.path());
     let client = gw.client(Some("vpubnd"));
     let cases = [
         ("duration=15d", "missing_parameter", "from"),

@@ -127,7 +127,7 @@ oauth = { client_id = "b", client_secret = { env = "LIENTHONG_TEST_UNSET_SECRET"
     );
 
     // A good configuration passes, and secrets never show.
-    let good = write_config(dir.path(), "");
+    let good = write_config(&Db::sqlite(), dir.path(), "");
     let out = run(
         &["--config", good.to_str().unwrap(), "check-config"],
         dir.path(),
@@ -148,7 +148,7 @@ oauth = { client_id = "b", client_secret = { env = "LIENTHONG_TEST_UNSET_SECRET"
 #[test]
 fn members_list_shows_bindings_and_sandbox_paths() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), "");
+    let cfg = write_config(&Db::sqlite(), dir.path(), "");
     let out = run(
         &[
             "--config",
@@ -225,10 +225,10 @@ fn members_list_shows_bindings_and_sandbox_paths() {
     assert!(!dir.path().join("data/pki/signing/paygov.pem").exists());
 }
 
+both_backends!(#[test] fn sandbox_prints_a_curl_command_that_works);
 /// The README's run command, in a copy of the repository's sandbox config: it creates the PKI,
 /// prints a curl command, and that command, run as printed, returns 200.
-#[test]
-fn sandbox_prints_a_curl_command_that_works() {
+fn sandbox_prints_a_curl_command_that_works(db: Db) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("config")).unwrap();
     std::fs::copy(
@@ -236,7 +236,11 @@ fn sandbox_prints_a_curl_command_that_works() {
         dir.path().join("config/lienthong.toml"),
     )
     .unwrap();
-    let mut child = Command::new(BIN)
+    let mut cmd = Command::new(BIN);
+    if let Some(url) = db.store_url() {
+        cmd.env("LIENTHONG_STORE__URL", url);
+    }
+    let mut child = cmd
         .current_dir(dir.path())
         .env("LIENTHONG_LISTEN__MEMBERS", "127.0.0.1:0")
         .env("LIENTHONG_LISTEN__OPERATOR", "127.0.0.1:0")

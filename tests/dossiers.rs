@@ -7,7 +7,7 @@ mod common;
 #[path = "common/problem.rs"]
 mod problem;
 
-use common::Gateway;
+use common::{both_backends, Db, Gateway};
 use problem::problem;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -88,15 +88,10 @@ fn sample(name: &str) -> Value {
 
 /// Rows in the store, read beside the running gateway.
 async fn count(g: &Gateway, sql: &'static str) -> i64 {
-    sqlx::any::install_default_drivers();
-    let url = format!(
-        "sqlite://{}?mode=ro",
-        g.dir.join("data/lienthong.db").display()
-    );
-    let pool = sqlx::AnyPool::connect(&url).await.unwrap();
-    let row = sqlx::query(sql).fetch_one(&pool).await.unwrap();
+    let store = g.open_store().await;
+    let row = sqlx::query(sql).fetch_one(store.pool()).await.unwrap();
     let n: i64 = sqlx::Row::try_get(&row, 0).unwrap();
-    pool.close().await;
+    store.close().await;
     n
 }
 
@@ -165,10 +160,10 @@ fn statuses(view: &Value) -> Vec<i64> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn opencps_client_files_a_dossier_and_moves_it_2_4_9_10() {
+both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn opencps_client_files_a_dossier_and_moves_it_2_4_9_10);
+async fn opencps_client_files_a_dossier_and_moves_it_2_4_9_10(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let g = Gateway::start_with(dir.path(), &extra());
+    let g = Gateway::start_with(&db, dir.path(), &extra());
     let c = Client::new(&g, "motcua");
     let body = sample("opencps-dossier.json");
 
@@ -243,10 +238,10 @@ async fn opencps_client_files_a_dossier_and_moves_it_2_4_9_10() {
     assert!(out.status.success(), "{out:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn igate_client_files_with_its_own_dates_and_moves_it_2_4_9_10() {
+both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn igate_client_files_with_its_own_dates_and_moves_it_2_4_9_10);
+async fn igate_client_files_with_its_own_dates_and_moves_it_2_4_9_10(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let g = Gateway::start_with(dir.path(), &extra());
+    let g = Gateway::start_with(&db, dir.path(), &extra());
     let c = Client::new(&g, "dvctt");
 
     let filed = json_of(
@@ -294,10 +289,10 @@ async fn igate_client_files_with_its_own_dates_and_moves_it_2_4_9_10() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn canonical_client_keeps_a_given_due_time() {
+both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn canonical_client_keeps_a_given_due_time);
+async fn canonical_client_keeps_a_given_due_time(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let g = Gateway::start_with(dir.path(), &extra());
+    let g = Gateway::start_with(&db, dir.path(), &extra());
     let c = Client::new(&g, "canon");
     let body = json!({
         "code": "H99.22-20260302-0000001",
@@ -332,10 +327,10 @@ async fn canonical_client_keeps_a_given_due_time() {
     .await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_input_is_refused_naming_the_wire_field_and_nothing_is_stored() {
+both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn bad_input_is_refused_naming_the_wire_field_and_nothing_is_stored);
+async fn bad_input_is_refused_naming_the_wire_field_and_nothing_is_stored(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let g = Gateway::start_with(dir.path(), &extra());
+    let g = Gateway::start_with(&db, dir.path(), &extra());
     let opencps = Client::new(&g, "motcua");
     let igate = Client::new(&g, "dvctt");
     let ok = sample("opencps-dossier.json");
@@ -546,7 +541,7 @@ cert_subject = "CN=motcua,OU=members,O=lienthong sandbox,C=VN"
 "#,
         dialects.display()
     );
-    let cfg = common::write_config(dir.path(), &extra);
+    let cfg = common::write_config(&common::Db::sqlite(), dir.path(), &extra);
     let out = std::process::Command::new(common::BIN)
         .args(["--config", cfg.to_str().unwrap(), "check-config"])
         .current_dir(dir.path())

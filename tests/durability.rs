@@ -19,10 +19,10 @@ fn audit_tail(gw: &Gateway) -> Vec<Value> {
         .collect()
 }
 
-#[tokio::test]
-async fn acknowledged_request_survives_sigkill() {
+both_backends!(#[tokio::test] async fn acknowledged_request_survives_sigkill);
+async fn acknowledged_request_survives_sigkill(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let mut gw = Gateway::start(dir.path());
+    let mut gw = Gateway::start(&db, dir.path());
     let client = gw.client(Some("vpubnd"));
     let resp = client.get(gw.url("/v1/whoami")).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
@@ -57,8 +57,30 @@ async fn acknowledged_request_survives_sigkill() {
     );
 }
 
-/// Flip one byte of one record's stored text, in the database file itself.
-fn flip_byte_in_store(data: &std::path::Path, needle: &str) {
+/// Flip the last character of one record's request id (`0` ↔ `1`) the way someone with access
+/// to the store could: in the bytes of the SQLite file itself; on PostgreSQL as a superuser
+/// switching the append-only trigger off around the UPDATE (which the trigger refuses otherwise).
+fn tamper(db: &Db, gw: &Gateway, needle: &str) {
+    let last = needle.len() - 1;
+    let flipped = format!("{}{}", &needle[..last], if needle.ends_with('0') { '1' } else { '0' });
+    let Some(pg) = &db.pg else {
+        return flip_in_sqlite_files(&gw.dir.join("data"), needle, &flipped);
+    };
+    let url = gw.store_url();
+    let name = url.rsplit('/').next().unwrap();
+    let update = format!("UPDATE audit_log SET request_id = '{flipped}' WHERE request_id = '{needle}'");
+    let refused = pg.try_psql(name, &update).expect_err("the trigger allowed an UPDATE");
+    assert!(refused.contains("append-only"), "{refused}");
+    pg.psql(
+        name,
+        &format!(
+            "BEGIN; ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change; {update}; \
+             ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change; COMMIT;"
+        ),
+    );
+}
+
+fn flip_in_sqlite_files(data: &std::path::Path, needle: &str, flipped: &str) {
     for name in ["lienthong.db", "lienthong.db-wal"] {
         let path = data.join(name);
         let Ok(mut bytes) = std::fs::read(&path) else {
@@ -68,8 +90,7 @@ fn flip_byte_in_store(data: &std::path::Path, needle: &str) {
             .windows(needle.len())
             .position(|w| w == needle.as_bytes())
         {
-            let i = pos + needle.len() - 1;
-            bytes[i] = if bytes[i] == b'0' { b'1' } else { b'0' };
+            bytes[pos..pos + needle.len()].copy_from_slice(flipped.as_bytes());
             std::fs::write(&path, bytes).unwrap();
             return;
         }
@@ -77,10 +98,10 @@ fn flip_byte_in_store(data: &std::path::Path, needle: &str) {
     panic!("{needle} not found in the store files");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn audit_verify_names_the_first_tampered_record() {
+both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn audit_verify_names_the_first_tampered_record);
+async fn audit_verify_names_the_first_tampered_record(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let mut gw = Gateway::start(dir.path());
+    let mut gw = Gateway::start(&db, dir.path());
     let vp = gw.client(Some("vpubnd"));
     let pg = gw.client(Some("paygov"));
     for i in 0..6 {
@@ -105,10 +126,7 @@ async fn audit_verify_names_the_first_tampered_record() {
         .find(|r| r["kind"] == "access" && r["outcome"] == "deny:service_not_granted")
         .unwrap();
     let seq = victim["seq"].as_i64().unwrap();
-    flip_byte_in_store(
-        &dir.path().join("data"),
-        victim["request_id"].as_str().unwrap(),
-    );
+    tamper(&db, &gw, victim["request_id"].as_str().unwrap());
 
     let out = gw.cli(&["audit", "verify", "--json"]);
     assert_eq!(out.status.code(), Some(1));

@@ -17,10 +17,10 @@ async fn status(client: &reqwest::Client, url: String) -> StatusCode {
 const GET_WHOAMI: &[u8] =
     b"GET /v1/whoami HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
 
-#[tokio::test]
-async fn valid_member_over_http2_and_http1() {
+both_backends!(#[tokio::test] async fn valid_member_over_http2_and_http1);
+async fn valid_member_over_http2_and_http1(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(dir.path());
+    let gw = Gateway::start(&db, dir.path());
     let resp = gw
         .client(Some("vpubnd"))
         .get(gw.url("/v1/organs"))
@@ -51,10 +51,10 @@ async fn valid_member_over_http2_and_http1() {
     assert_eq!(me["organs"][0], "000.00.01.H99");
 }
 
-#[tokio::test]
-async fn no_client_certificate_is_rejected() {
+both_backends!(#[tokio::test] async fn no_client_certificate_is_rejected);
+async fn no_client_certificate_is_rejected(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(dir.path());
+    let gw = Gateway::start(&db, dir.path());
     let resp = gw
         .client(None)
         .get(gw.url("/v1/organs"))
@@ -73,10 +73,10 @@ async fn no_client_certificate_is_rejected() {
     );
 }
 
-#[tokio::test]
-async fn unknown_ca_revoked_and_expired_certificates_fail_the_handshake() {
+both_backends!(#[tokio::test] async fn unknown_ca_revoked_and_expired_certificates_fail_the_handshake);
+async fn unknown_ca_revoked_and_expired_certificates_fail_the_handshake(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(dir.path());
+    let gw = Gateway::start(&db, dir.path());
     let test = gw.pki().join("test");
     for (stem, alert) in [
         ("foreign", rustls::AlertDescription::UnknownCA),
@@ -114,10 +114,10 @@ async fn unknown_ca_revoked_and_expired_certificates_fail_the_handshake() {
     }
 }
 
-#[tokio::test]
-async fn service_not_granted_is_403_problem() {
+both_backends!(#[tokio::test] async fn service_not_granted_is_403_problem);
+async fn service_not_granted_is_403_problem(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(dir.path());
+    let gw = Gateway::start(&db, dir.path());
     let resp = gw
         .client(Some("paygov"))
         .get(gw.url("/v1/organs"))
@@ -144,10 +144,10 @@ async fn service_not_granted_is_403_problem() {
     problem(resp, StatusCode::NOT_FOUND, "not_found").await;
 }
 
-#[tokio::test]
-async fn bearer_token_flow_and_bad_tokens() {
+both_backends!(#[tokio::test] async fn bearer_token_flow_and_bad_tokens);
+async fn bearer_token_flow_and_bad_tokens(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(dir.path());
+    let gw = Gateway::start(&db, dir.path());
     let anon = gw.client(None);
     // Wrong secret.
     let resp = anon
@@ -264,10 +264,10 @@ async fn bearer_token_flow_and_bad_tokens() {
     problem(resp, StatusCode::UNAUTHORIZED, "invalid_token").await;
 }
 
-#[tokio::test]
-async fn rate_limit_is_per_member() {
+both_backends!(#[tokio::test] async fn rate_limit_is_per_member);
+async fn rate_limit_is_per_member(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(dir.path());
+    let gw = Gateway::start(&db, dir.path());
     let limited = gw.client(Some("limited"));
     let mut statuses = Vec::new();
     let mut last = None;
@@ -292,10 +292,10 @@ async fn rate_limit_is_per_member() {
     }
 }
 
-#[tokio::test]
-async fn oversize_body_is_413_without_reading_it() {
+both_backends!(#[tokio::test] async fn oversize_body_is_413_without_reading_it);
+async fn oversize_body_is_413_without_reading_it(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(dir.path());
+    let gw = Gateway::start(&db, dir.path());
     // Declares 1 GB and sends none of it: the answer must come from the header alone.
     let cfg = client_config(
         &gw.pki(),
@@ -324,10 +324,10 @@ async fn oversize_body_is_413_without_reading_it() {
     assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");
 }
 
-#[tokio::test]
-async fn operator_listener_serves_metrics_and_readiness() {
+both_backends!(#[tokio::test] async fn operator_listener_serves_metrics_and_readiness);
+async fn operator_listener_serves_metrics_and_readiness(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start(dir.path());
+    let gw = Gateway::start(&db, dir.path());
     let _ = gw
         .client(Some("vpubnd"))
         .get(gw.url("/v1/organs"))
@@ -370,12 +370,12 @@ async fn operator_listener_serves_metrics_and_readiness() {
     assert_eq!(r.status(), StatusCode::OK);
 }
 
+both_backends!(#[tokio::test] async fn missing_crl_fails_closed);
 /// Revocation fails closed: with the root's CRL missing, the intermediate's status is unknown and
 /// even a good member certificate is refused.
-#[tokio::test]
-async fn missing_crl_fails_closed() {
+async fn missing_crl_fails_closed(db: Db) {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), "");
+    let cfg = write_config(&db, dir.path(), "");
     let out = std::process::Command::new(BIN)
         .args([
             "--config",
@@ -393,6 +393,7 @@ async fn missing_crl_fails_closed() {
     assert_eq!(blocks.len(), 2);
     std::fs::write(dir.path().join("only-intermediate.crl.pem"), blocks[1]).unwrap();
     let cfg = write_config(
+        &db,
         dir.path(),
         &format!(
             "[tls]\ncrls = [\"{}\"]",

@@ -4,17 +4,15 @@
 mod common;
 
 use common::edoc::*;
-use common::{client_config, Gateway};
-use serde_json::Value;
-use std::path::Path;
-use std::time::{Duration, Instant};
+use common::{both_backends, Db, Gateway};
+use std::time::Duration;
 
 const A: &str = "000.00.00.H99"; // vpubnd, province H99, pull
 const B: &str = "000.00.01.H99"; // sonv, province H99, pull
 const C: &str = "000.00.05.H98"; // sotc98, province H98, push (behind the second gateway)
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_gateways_exchange_a_document_and_statuses_come_back() {
+both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn two_gateways_exchange_a_document_and_statuses_come_back);
+async fn two_gateways_exchange_a_document_and_statuses_come_back(db: Db) {
     let dir = tempfile::tempdir().unwrap();
     let pki = shared_pki(
         dir.path(),
@@ -29,6 +27,7 @@ async fn two_gateways_exchange_a_document_and_statuses_come_back() {
     let receiver = PushReceiver::start(&pki).await;
     let (p1, p2) = (free_port(), free_port());
     let cfg1 = gateway_config(
+        &db,
         &dir.path().join("gw99"),
         &pki,
         "gw99",
@@ -47,6 +46,7 @@ async fn two_gateways_exchange_a_document_and_statuses_come_back() {
         "",
     );
     let cfg2 = gateway_config(
+        &db,
         &dir.path().join("gw98"),
         &pki,
         "gw98",
@@ -191,11 +191,11 @@ async fn two_gateways_exchange_a_document_and_statuses_come_back() {
     }
 }
 
+both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn outage_then_recovery_in_order_and_dead_letters_told_and_retried);
 /// A push recipient down for a while gets everything, in acceptance order (it asked for
 /// order); a recipient that never comes back ends in dead letter, the sender is told by a
 /// gateway-signed status package, and an operator can re-queue the dead letters later.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn outage_then_recovery_in_order_and_dead_letters_told_and_retried() {
+async fn outage_then_recovery_in_order_and_dead_letters_told_and_retried(db: Db) {
     const D: &str = "000.00.09.H99";
     let dir = tempfile::tempdir().unwrap();
     let pki = shared_pki(
@@ -208,6 +208,7 @@ async fn outage_then_recovery_in_order_and_dead_letters_told_and_retried() {
     let port = free_port();
     let gdir = dir.path().join("gw");
     let cfg = gateway_config(
+        &db,
         &gdir,
         &pki,
         "gw",
@@ -228,7 +229,9 @@ async fn outage_then_recovery_in_order_and_dead_letters_told_and_retried() {
             ),
         ]
         .concat(),
-        "[edocs.retry]\ninitial_ms = 50\nmax_ms = 300\nmax_attempts = 8\n",
+        // 25 attempts at most 300 ms apart: C's first package survives at least 3.3 s of
+        // failures (posting the 20 below plus C's outage), D's packages die within ~8 s.
+        "[edocs.retry]\ninitial_ms = 50\nmax_ms = 300\nmax_attempts = 25\n",
     );
     let g = Gateway::spawn(&gdir, &cfg);
     let a = client(&pki, "vpubnd");
@@ -240,7 +243,7 @@ async fn outage_then_recovery_in_order_and_dead_letters_told_and_retried() {
         ids.push(v["id"].as_i64().unwrap());
     }
     // C is down (503) for a while; nothing gets through, then it comes back.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(flaky.got.lock().unwrap().is_empty());
     flaky.fail.store(false, std::sync::atomic::Ordering::SeqCst);
     wait_for("all 20 at the recovered recipient", || {

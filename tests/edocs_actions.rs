@@ -5,7 +5,7 @@
 mod common;
 
 use common::edoc::*;
-use common::Gateway;
+use common::{both_backends, Db, Gateway};
 use lienthong::contract::edoc::{ReceiverChange, Replacement};
 use serde_json::Value;
 
@@ -35,8 +35,8 @@ async fn inbox_ids(c: &reqwest::Client, g: &Gateway) -> Vec<i64> {
         .collect()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn revoke_update_and_replace_reach_every_affected_recipient() {
+both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn revoke_update_and_replace_reach_every_affected_recipient);
+async fn revoke_update_and_replace_reach_every_affected_recipient(db: Db) {
     let dir = tempfile::tempdir().unwrap();
     let pki = shared_pki(
         dir.path(),
@@ -50,6 +50,7 @@ async fn revoke_update_and_replace_reach_every_affected_recipient() {
     );
     let gdir = dir.path().join("gw");
     let cfg = gateway_config(
+        &db,
         &gdir,
         &pki,
         "gw",

@@ -5,7 +5,7 @@
 mod common;
 
 use common::edoc::*;
-use common::{client_config, raw_exchange, Gateway};
+use common::{both_backends, client_config, raw_exchange, Db, Gateway};
 use std::time::{Duration, Instant};
 
 const A: &str = "000.00.00.H99";
@@ -18,9 +18,8 @@ fn replace_once(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
     s.replacen(from, to, 1).into_bytes()
 }
 
-async fn count_edocs(gdir: &std::path::Path) -> i64 {
-    let url = format!("sqlite://{}", gdir.join("data/lienthong.db").display());
-    let store = lienthong::store::Store::open(&url, 1).await.unwrap();
+async fn count_edocs(g: &Gateway) -> i64 {
+    let store = g.open_store().await;
     let n: i64 = sqlx::Row::try_get(
         &sqlx::query("SELECT COUNT(*) AS n FROM edocs")
             .fetch_one(store.pool())
@@ -33,8 +32,8 @@ async fn count_edocs(gdir: &std::path::Path) -> i64 {
     n
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn hostile_packages_are_refused_with_their_own_codes_and_nothing_is_stored() {
+both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn hostile_packages_are_refused_with_their_own_codes_and_nothing_is_stored);
+async fn hostile_packages_are_refused_with_their_own_codes_and_nothing_is_stored(db: Db) {
     let dir = tempfile::tempdir().unwrap();
     let pki = shared_pki(
         dir.path(),
@@ -43,6 +42,7 @@ async fn hostile_packages_are_refused_with_their_own_codes_and_nothing_is_stored
     let port = free_port();
     let gdir = dir.path().join("gw");
     let cfg = gateway_config(
+        &db,
         &gdir,
         &pki,
         "gw",
@@ -122,7 +122,7 @@ async fn hostile_packages_are_refused_with_their_own_codes_and_nothing_is_stored
     let big = vec![b'<'; 300_000];
     let r = a.post(&url).body(big).send().await.unwrap();
     assert_eq!(r.status(), 413);
-    assert_eq!(count_edocs(&gdir).await, 0, "a refused package was stored");
+    assert_eq!(count_edocs(&g).await, 0, "a refused package was stored");
 
     // Slow-loris uploads tie up only their own requests: B is served meanwhile, and each slow
     // request is cut off by the request timeout with a problem.
@@ -161,7 +161,7 @@ async fn hostile_packages_are_refused_with_their_own_codes_and_nothing_is_stored
     }
     // Only B's status package was stored; a good package still goes through; then a different
     // package under the same DocumentId is a conflict.
-    assert_eq!(count_edocs(&gdir).await, 1);
+    assert_eq!(count_edocs(&g).await, 1);
     let r = a.post(&url).body(good.clone()).send().await.unwrap();
     assert_eq!(r.status(), 202);
     let other = sign_as(&pki, "vpubnd", &document(A, &[B], "1/HOSTILE", "Nội dung khác"));
@@ -169,12 +169,12 @@ async fn hostile_packages_are_refused_with_their_own_codes_and_nothing_is_stored
     assert_eq!(r.status(), 409);
     let v: serde_json::Value = r.json().await.unwrap();
     assert_eq!(v["code"], "document_id_conflict");
-    assert_eq!(count_edocs(&gdir).await, 2);
+    assert_eq!(count_edocs(&g).await, 2);
     // The strict member's schema-valid package passes strict mode.
     let fine = sign_as(&pki, "mallory", &document(M, &[B], "3/STRICT", "x"));
     let r = mallory.post(&url).body(fine).send().await.unwrap();
     assert_eq!(r.status(), 202, "{:?}", r.text().await);
-    assert_eq!(count_edocs(&gdir).await, 3);
+    assert_eq!(count_edocs(&g).await, 3);
     let spool = gdir.join("data/spool");
     let left: Vec<_> = std::fs::read_dir(&spool)
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())

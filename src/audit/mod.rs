@@ -94,12 +94,11 @@ pub async fn append_all_in(
     if events.is_empty() {
         return Ok(Vec::new());
     }
-    if backend == Backend::Postgres {
-        // One writer at a time across every node sharing the database.
-        sqlx::query("SELECT pg_advisory_xact_lock(7171717)")
-            .execute(&mut **tx)
-            .await?;
-    }
+    // One writer at a time across every node sharing the database, from reading the head of
+    // the chain until the record is committed (a no-op when `tx` came from `begin_serial`).
+    backend
+        .lock_until_commit(tx, crate::store::locks::WRITERS)
+        .await?;
     let last = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut **tx)
         .await?;

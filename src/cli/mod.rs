@@ -255,7 +255,7 @@ pub fn run(cli: Cli) -> ExitCode {
                     l.config.members.len(),
                     l.config.listen.members,
                     l.config.listen.operator,
-                    l.config.store_url()
+                    crate::store::redact_url(&l.config.store_url())
                 );
                 ExitCode::SUCCESS
             }
@@ -329,14 +329,22 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
+/// The configured store, for an operator command (a small pool: one command, one connection).
+async fn open_store(c: &Config) -> Result<Store, ExitCode> {
+    Store::open(&c.store_url(), 2).await.map_err(|e| {
+        eprintln!(
+            "error: cannot open the store {}: {e}",
+            crate::store::redact_url(&c.store_url())
+        );
+        ExitCode::FAILURE
+    })
+}
+
 async fn deliveries_cmd(c: &Config, cmd: DeliveriesCommand) -> ExitCode {
     use crate::delivery::admin;
-    let store = match Store::open(&c.store_url(), 2).await {
+    let store = match open_store(c).await {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: cannot open the store {}: {e}", c.store_url());
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match cmd {
         DeliveriesCommand::List { state, count } => {
@@ -373,12 +381,9 @@ async fn deliveries_cmd(c: &Config, cmd: DeliveriesCommand) -> ExitCode {
 }
 
 async fn audit_cmd(c: &Config, cmd: AuditCommand) -> ExitCode {
-    let store = match Store::open(&c.store_url(), 2).await {
+    let store = match open_store(c).await {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: cannot open the store {}: {e}", c.store_url());
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match cmd {
         AuditCommand::Verify { json } => match audit::verify(&store).await {

@@ -43,7 +43,7 @@ pub async fn retry(
     member: Option<&str>,
 ) -> Result<u64, sqlx::Error> {
     let _w = store.writer().await;
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.begin_serial().await?;
     let now = now_ms();
     let mut n = 0;
     const ONE: &str = "UPDATE deliveries SET state = 'queued', attempts = 0, next_attempt_at = $1, created_at = $1, lease_owner = NULL, lease_until = NULL WHERE state = 'dead' AND id = $2";

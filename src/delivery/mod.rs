@@ -11,7 +11,7 @@
 pub mod admin;
 
 use crate::audit::{self, Event};
-use crate::edocs::{now_ms, package_bytes, skip_locked, Exchange};
+use crate::edocs::{now_ms, package_bytes, Exchange};
 use serde_json::json;
 use sqlx::Row;
 use std::sync::Arc;
@@ -108,7 +108,7 @@ impl Deliverer {
         // Only a backend-chosen constant is spliced in; values are bound.
         let sql = format!(
             "UPDATE deliveries SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 WHERE id IN (SELECT d.id FROM deliveries d WHERE d.mode = 'push' AND d.state = 'queued' AND d.next_attempt_at <= $3 AND (d.lease_until IS NULL OR d.lease_until < $3) AND (d.order_key IS NULL OR NOT EXISTS (SELECT 1 FROM deliveries p WHERE p.order_key = d.order_key AND p.id < d.id AND p.state = 'queued')) ORDER BY d.id LIMIT $4{}) RETURNING id, edoc_id, member, recipient_organ, attempts, created_at",
-            skip_locked(store.backend())
+            store.backend().skip_locked()
         );
         let _w = store.writer().await;
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -196,7 +196,13 @@ impl Deliverer {
         let store = &self.ex.store;
         let _w = store.writer().await;
         let result = async {
-            let mut tx = store.pool().begin().await?;
+            // An outcome that is audited (and a dead letter's notice) writes in order with
+            // every node's other writers; a retry only moves the delivery's own row.
+            let mut tx = if state == "queued" {
+                store.pool().begin().await?
+            } else {
+                store.begin_serial().await?
+            };
             let n = sqlx::query("UPDATE deliveries SET state = $1, next_attempt_at = $2, last_error = $3, lease_owner = NULL, lease_until = NULL, delivered_at = CASE WHEN $4 = 1 THEN $5 ELSE delivered_at END WHERE id = $6 AND lease_owner = $7")
                 .bind(state)
                 .bind(next)

@@ -17,7 +17,7 @@ use crate::edxml::{self, Package, ReadOptions};
 use crate::members::{Member, Registry};
 use crate::pki::trust::Trust;
 use crate::routing::{Route, Routes};
-use crate::store::{Backend, Store, Tx};
+use crate::store::{Store, Tx};
 use axum::http::StatusCode;
 use body::{BodyError, Spooled, Upload};
 use lienthong_contract::edoc::{BusinessAction, DocumentHeader};
@@ -910,7 +910,7 @@ impl Exchange {
         request_id: &str,
     ) -> Result<serde_json::Value, Problem> {
         let _w = self.store.writer().await;
-        let mut tx = self.store.pool().begin().await.map_err(store_error)?;
+        let mut tx = self.store.begin_serial().await.map_err(store_error)?;
         let state = if done { "acked" } else { "failed" };
         let n = sqlx::query("UPDATE deliveries SET state = $1, acked_at = $2, ack_reason = $3, delivered_at = COALESCE(delivered_at, $2) WHERE edoc_id = $4 AND member = $5 AND mode = 'pull'")
             .bind(state)
@@ -1182,15 +1182,6 @@ pub async fn package_bytes(store: &Store, id: i64) -> Result<Vec<u8>, sqlx::Erro
     }
     Ok(out)
 }
-
-/// Backend-specific SQL fragment for claiming work.
-pub fn skip_locked(b: Backend) -> &'static str {
-    match b {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

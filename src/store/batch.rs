@@ -33,6 +33,7 @@ pub enum Outcome {
 
 pub async fn run(
     pool: AnyPool,
+    backend: super::Backend,
     lock: Arc<tokio::sync::Mutex<()>>,
     mut rx: tokio::sync::mpsc::Receiver<Job>,
 ) {
@@ -46,7 +47,7 @@ pub async fn run(
         }
         metrics::histogram!("lienthong_store_batch_jobs").record(jobs.len() as f64);
         let _w = lock.lock().await;
-        let mut tx = match pool.begin().await {
+        let mut tx = match super::begin_serial(&pool, backend).await {
             Ok(t) => t,
             Err(e) => {
                 for j in jobs {

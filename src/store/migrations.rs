@@ -1,7 +1,7 @@
 //! Schema migrations, embedded in the binary, one text per backend where the dialects differ.
 
 use super::{Backend, Store, StoreError};
-use sqlx::Executor;
+use sqlx::{Connection, Executor};
 
 struct Migration {
     version: i64,
@@ -37,33 +37,60 @@ const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+
 pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
     let _w = store.writer().await;
-    store
-        .pool
-        .execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
-        )
-        .await?;
-    for m in MIGRATIONS {
-        let done: Option<(i64,)> =
-            sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
-                .bind(m.version)
-                .fetch_optional(&store.pool)
-                .await?;
-        if done.is_some() {
-            continue;
+    let mut conn = store.pool.acquire().await?;
+    // Nodes starting together on one PostgreSQL database migrate one after the other (the
+    // later ones find the work done).
+    if store.backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(super::locks::MIGRATIONS)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let result = apply(store.backend, &mut conn).await;
+    if store.backend == Backend::Postgres {
+        let unlocked = sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(super::locks::MIGRATIONS)
+            .execute(&mut *conn)
+            .await;
+        if unlocked.is_err() {
+            // Never hand a connection that may still hold the lock back to the pool.
+            conn.close_on_drop();
         }
-        let sql = match store.backend {
-            Backend::Sqlite => m.sqlite,
-            Backend::Postgres => m.postgres,
-        };
+    }
+    result
+}
+
+async fn apply(backend: Backend, conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+    )
+    .await?;
+    for m in MIGRATIONS {
         let wrap = |source| StoreError::Migration {
             version: m.version,
             name: m.name,
             source,
         };
-        let mut tx = store.pool.begin().await.map_err(wrap)?;
+        // Checked inside a writing transaction: another process opening the same store at
+        // the same moment either finished this migration before, or waits until it is done.
+        let mut tx = conn.begin_with(backend.begin_write()).await.map_err(wrap)?;
+        let done: Option<(i64,)> =
+            sqlx::query_as("SELECT version FROM schema_migrations WHERE version = $1")
+                .bind(m.version)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(wrap)?;
+        if done.is_some() {
+            tx.commit().await.map_err(wrap)?;
+            continue;
+        }
+        let sql = match backend {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
         (&mut *tx).execute(sql).await.map_err(wrap)?;
         sqlx::query(
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)",

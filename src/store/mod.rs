@@ -1,5 +1,8 @@
 //! The durable store: one sqlx code path over SQLite (default, WAL, `synchronous=FULL`) and
-//! PostgreSQL. Backend differences are confined to [`Backend`] and the migration texts.
+//! PostgreSQL. Backend differences are confined to this module: [`Backend`]'s SQL fragments,
+//! the connection setup, the migration texts and the lock that serialises migrations.
+//! Everything else writes `$N` placeholders and the types the `Any` driver shares (BIGINT /
+//! INTEGER as `i64`, TEXT, BYTEA / BLOB as `Vec<u8>`).
 //!
 //! Invariant: a caller answers 2xx only after the transaction that records the request has
 //! committed; with `synchronous=FULL` a committed SQLite transaction survives a crash.
@@ -15,6 +18,77 @@ use std::time::Duration;
 pub enum Backend {
     Sqlite,
     Postgres,
+}
+
+impl Backend {
+    /// Appended to a `SELECT` that claims rows for work: on PostgreSQL, rows another node is
+    /// claiming at the same moment are skipped rather than waited for; SQLite has one writer
+    /// (the in-process lock), so there is nothing to skip.
+    pub fn skip_locked(self) -> &'static str {
+        match self {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        }
+    }
+
+    /// Inside the current transaction of `conn`, wait for and take lock `key` until the
+    /// transaction ends: on PostgreSQL an advisory lock shared by every node on the database;
+    /// on SQLite nothing, its single writer already excludes the others.
+    pub async fn lock_until_commit(
+        self,
+        conn: &mut sqlx::AnyConnection,
+        key: i64,
+    ) -> Result<(), sqlx::Error> {
+        if self == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                .bind(key)
+                .execute(conn)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Starts a transaction that will write: SQLite takes its write lock at once (waiting for
+    /// another process's writer under `busy_timeout`), so what the transaction read cannot
+    /// turn stale before it writes; PostgreSQL locks rows as it goes.
+    pub fn begin_write(self) -> &'static str {
+        match self {
+            Backend::Postgres => "BEGIN",
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+        }
+    }
+}
+
+/// Keys of the advisory locks the nodes sharing a PostgreSQL database take (one number per
+/// thing serialised across nodes).
+pub mod locks {
+    /// Writing what other nodes number or read in order — packages, deliveries, audit records
+    /// (transaction-scoped; see [`super::Store::begin_serial`]).
+    pub const WRITERS: i64 = 7_171_717;
+    /// Migrating the schema (session-scoped, while a node starts).
+    pub const MIGRATIONS: i64 = 7_171_716;
+}
+
+async fn begin_serial(pool: &AnyPool, backend: Backend) -> Result<Tx, sqlx::Error> {
+    let mut tx = pool.begin_with(backend.begin_write()).await?;
+    backend.lock_until_commit(&mut tx, locks::WRITERS).await?;
+    Ok(tx)
+}
+
+/// `url` with any password replaced by `***`, for messages and banners.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The user info ends at the last `@` before the query (a password may hold `/` or `@`).
+    let query = rest.find('?').unwrap_or(rest.len());
+    let Some(at) = rest[..query].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -97,7 +171,12 @@ impl Store {
             write_lock: Default::default(),
             batch: tx,
         };
-        let writer = batch::run(store.pool.clone(), store.write_lock.clone(), rx);
+        let writer = batch::run(
+            store.pool.clone(),
+            store.backend,
+            store.write_lock.clone(),
+            rx,
+        );
         match store.backend {
             // The single SQLite writer is latency-bound: each statement is a round trip to
             // sqlx's connection thread. On its own thread and runtime it is woken at once
@@ -132,6 +211,16 @@ impl Store {
     /// audit chain additionally takes a transaction-scoped advisory lock).
     pub async fn writer(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.write_lock.lock().await
+    }
+
+    /// Begin a transaction that writes packages, deliveries or audit records. Such
+    /// transactions run one at a time across every node sharing the database: on PostgreSQL
+    /// each first takes the [`locks::WRITERS`] lock until it ends, so rows are numbered (ids
+    /// from sequences, the chain's `seq`) in the order they become visible — a reader paging
+    /// by id never skips one — and the lock always comes before any row lock, so two such
+    /// transactions cannot deadlock. On SQLite it takes the write lock at once.
+    pub async fn begin_serial(&self) -> Result<Tx, sqlx::Error> {
+        begin_serial(&self.pool, self.backend).await
     }
 
     /// Run `f` inside a transaction shared with other concurrent writers (group commit): it
@@ -206,5 +295,27 @@ mod values_tests {
     fn numbers_rows_from_first() {
         assert_eq!(super::values(2, "($1, {})", 2, 2), "($1, $2, $3), ($1, $4, $5)");
         assert_eq!(super::values(1, "({})", 3, 1), "($1, $2, $3)");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_in_store_urls_are_hidden() {
+        assert_eq!(
+            redact_url("postgres://lienthong:s3cr:et@db.h99.gov.vn:5432/lienthong?sslmode=disable"),
+            "postgres://lienthong:***@db.h99.gov.vn:5432/lienthong?sslmode=disable"
+        );
+        assert_eq!(redact_url("postgres://a:b@c/d@host/db"), "postgres://a:***@host/db");
+        for same in [
+            "postgres://lienthong@127.0.0.1/lienthong",
+            "postgresql://host/db",
+            "sqlite://data/lienthong.db",
+            "sqlite:data/x.db",
+        ] {
+            assert_eq!(redact_url(same), same);
+        }
     }
 }

@@ -230,8 +230,9 @@ pub fn shared_pki(dir: &Path, members: &[(&str, &str, &str)]) -> PathBuf {
 }
 
 /// Configuration of a non-sandbox gateway on the shared PKI, presenting `pki/members/<me>` when
-/// it pushes. `members` is TOML for its `[[members]]`.
+/// it pushes, with a store of its own on `db`. `members` is TOML for its `[[members]]`.
 pub fn gateway_config(
+    db: &super::Db,
     dir: &Path,
     pki: &Path,
     me: &str,
@@ -244,6 +245,7 @@ pub fn gateway_config(
     let cfg = format!(
         r#"sandbox = false
 data_dir = {data:?}
+{store}
 [listen]
 members = "127.0.0.1:{port}"
 operator = "127.0.0.1:0"
@@ -265,6 +267,7 @@ client_key = {mkey}
 {members}
 "#,
         data = dir.join("data"),
+        store = db.store_toml(),
         cert = p("server.pem"),
         key = p("server.key"),
         ca = p("ca.pem"),
@@ -288,7 +291,7 @@ pub fn member_toml(id: &str, kind: &str, organs: &[&str], extra: &str) -> String
     )
 }
 
-/// A reqwest client presenting `pki/members/<member>` over TLS (h2 or HTTP/1.1).
+/// An HTTPS client presenting `pki/members/<member>`.
 pub fn client(pki: &Path, member: &str) -> reqwest::Client {
     let cfg = super::client_config(pki, Some(pki.join("members").join(member)), &[b"h2", b"http/1.1"]);
     reqwest::Client::builder()
@@ -297,7 +300,7 @@ pub fn client(pki: &Path, member: &str) -> reqwest::Client {
         .unwrap()
 }
 
-/// POST a package; the status and the JSON answer (`Null` when the body is not JSON).
+/// POST a package; the status and the JSON answer (null if none).
 pub async fn post(c: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
     let r = c
         .post(url)
@@ -310,14 +313,14 @@ pub async fn post(c: &reqwest::Client, url: &str, body: Vec<u8>) -> (u16, serde_
     (s, r.json().await.unwrap_or(serde_json::Value::Null))
 }
 
-/// GET a JSON resource that must answer 2xx.
+/// GET JSON, which must succeed.
 pub async fn get_json(c: &reqwest::Client, url: &str) -> serde_json::Value {
     let r = c.get(url).send().await.unwrap();
     assert!(r.status().is_success(), "{url}: {}", r.status());
     r.json().await.unwrap()
 }
 
-/// Poll `f` every 100 ms until it holds; fail after 30 s naming `what`.
+/// Poll `f` every 100 ms until it is true; fail after 30 s.
 pub async fn wait_for<F, Fut>(what: &str, mut f: F)
 where
     F: FnMut() -> Fut,
@@ -325,10 +328,7 @@ where
 {
     let start = std::time::Instant::now();
     while !f().await {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "timed out waiting for {what}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

@@ -47,18 +47,131 @@ cert_subject = "CN=limited,OU=members,O=lienthong sandbox,C=VN"
 rate_limit = { per_minute = 1, burst = 3 }
 "#;
 
+/// The store backend a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Where a test's gateways keep their stores: the default SQLite file in each gateway's data
+/// directory, or a database of their own on a PostgreSQL server started for this test (and
+/// stopped when the `Db` is dropped, after the gateways the test started).
+pub struct Db {
+    pub backend: Backend,
+    pub pg: Option<pg::PgServer>,
+    /// Set by [`Db::one_database`]: every gateway gets this one.
+    shared: Option<String>,
+}
+
+impl Db {
+    pub fn new(backend: Backend) -> Db {
+        Db {
+            backend,
+            pg: (backend == Backend::Postgres).then(pg::PgServer::start),
+            shared: None,
+        }
+    }
+
+    /// Every gateway configured from now on shares one database (nodes of one deployment).
+    pub fn one_database(mut self) -> Db {
+        self.shared = self.store_url();
+        self
+    }
+
+    pub fn sqlite() -> Db {
+        Db::new(Backend::Sqlite)
+    }
+
+    /// `store.url` for one more gateway: `None` on SQLite (the default file in its data
+    /// directory), a new database on PostgreSQL.
+    pub fn store_url(&self) -> Option<String> {
+        if self.shared.is_some() {
+            return self.shared.clone();
+        }
+        self.pg.as_ref().map(|pg| pg.url(&pg.create_database()))
+    }
+
+    /// The same as a `[store]` table (empty on SQLite).
+    pub fn store_toml(&self) -> String {
+        self.store_url()
+            .map(|url| format!("[store]\nurl = \"{url}\"\n"))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Db {
+    /// A PostgreSQL test whose gateways never wrote to PostgreSQL would prove nothing about it:
+    /// fail it (unless it is failing already).
+    fn drop(&mut self) {
+        let Some(pg) = &self.pg else { return };
+        if std::thread::panicking() {
+            return;
+        }
+        let written: i64 = pg
+            .databases()
+            .iter()
+            .filter(|db| pg.psql(db, "SELECT to_regclass('audit_log') IS NOT NULL") == "t")
+            .map(|db| pg.psql(db, "SELECT count(*) FROM audit_log").parse::<i64>().unwrap_or(0))
+            .sum();
+        assert!(written > 0, "this test ran no gateway on its PostgreSQL databases");
+    }
+}
+
+/// Runs a test once per store backend, as `name::sqlite` and `name::postgres`: `name` is an
+/// ordinary function taking the [`Db`] (which outlives everything the function creates).
+///
+/// ```ignore
+/// both_backends!(#[tokio::test] async fn survives_a_crash);
+/// async fn survives_a_crash(db: Db) { let gw = Gateway::start(&db, dir.path()); … }
+/// ```
+#[allow(unused_macros)]
+macro_rules! both_backends {
+    ($(#[$m:meta])* async fn $name:ident) => {
+        mod $name {
+            use $crate::common::{Backend, Db};
+            $(#[$m])*
+            async fn sqlite() {
+                super::$name(Db::new(Backend::Sqlite)).await
+            }
+            $(#[$m])*
+            async fn postgres() {
+                super::$name(Db::new(Backend::Postgres)).await
+            }
+        }
+    };
+    ($(#[$m:meta])* fn $name:ident) => {
+        mod $name {
+            use $crate::common::{Backend, Db};
+            $(#[$m])*
+            fn sqlite() {
+                super::$name(Db::new(Backend::Sqlite))
+            }
+            $(#[$m])*
+            fn postgres() {
+                super::$name(Db::new(Backend::Postgres))
+            }
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use both_backends;
+
 pub struct Gateway {
     pub dir: PathBuf,
+    /// Environment given to the gateway and to its `cli` commands (configuration overrides).
+    pub env: Vec<(String, String)>,
     pub child: Option<Child>,
     pub members_url: String,
     pub members_addr: String,
     pub operator_url: String,
 }
 
-pub fn write_config(dir: &Path, extra: &str) -> PathBuf {
+pub fn write_config(db: &Db, dir: &Path, extra: &str) -> PathBuf {
     let cfg = format!(
         r#"sandbox = true
 data_dir = "{data}"
+{store}
 [listen]
 members = "127.0.0.1:0"
 operator = "127.0.0.1:0"
@@ -69,7 +182,8 @@ signing_key = {{ value = "{SIGNING_KEY}" }}
 {extra}
 {MEMBERS}
 "#,
-        data = dir.join("data").display()
+        data = dir.join("data").display(),
+        store = db.store_toml(),
     );
     let path = dir.join("lienthong.toml");
     std::fs::write(&path, cfg).unwrap();
@@ -78,17 +192,22 @@ signing_key = {{ value = "{SIGNING_KEY}" }}
 
 impl Gateway {
     /// A fresh gateway in a new directory.
-    pub fn start(dir: &Path) -> Gateway {
-        Self::start_with(dir, "")
+    pub fn start(db: &Db, dir: &Path) -> Gateway {
+        Self::start_with(db, dir, "")
     }
 
-    pub fn start_with(dir: &Path, extra: &str) -> Gateway {
-        let cfg = write_config(dir, extra);
+    pub fn start_with(db: &Db, dir: &Path, extra: &str) -> Gateway {
+        let cfg = write_config(db, dir, extra);
         Self::spawn(dir, &cfg)
     }
 
     /// Start (or restart) on an existing directory and config.
     pub fn spawn(dir: &Path, cfg: &Path) -> Gateway {
+        Self::spawn_env(dir, cfg, Vec::new())
+    }
+
+    /// Start in `dir` (working directory, data in `dir/data`) with environment `env`.
+    pub fn spawn_env(dir: &Path, cfg: &Path, env: Vec<(String, String)>) -> Gateway {
         let run_file = dir.join("data/run/listeners.json");
         let _ = std::fs::remove_file(&run_file);
         let out = std::fs::OpenOptions::new()
@@ -102,6 +221,7 @@ impl Gateway {
             .open(dir.join("stderr.log"))
             .unwrap();
         let mut child = Command::new(BIN)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .arg("--config")
             .arg(cfg)
             .arg("serve")
@@ -128,6 +248,7 @@ impl Gateway {
         let members_url = listeners["members"].as_str().unwrap().to_owned();
         Gateway {
             dir: dir.to_owned(),
+            env,
             child: Some(child),
             members_addr: members_url.trim_start_matches("https://").to_owned(),
             members_url,
@@ -141,6 +262,29 @@ impl Gateway {
 
     pub fn config(&self) -> PathBuf {
         self.dir.join("lienthong.toml")
+    }
+
+    /// The store this gateway's configuration names (`store.url`, else the default file).
+    pub fn store_url(&self) -> String {
+        if let Some((_, url)) = self.env.iter().find(|(k, _)| k == "LIENTHONG_STORE__URL") {
+            return url.clone();
+        }
+        let text = std::fs::read_to_string(self.config()).unwrap();
+        let cfg: toml::Value = toml::from_str(&text).unwrap();
+        match cfg.get("store").and_then(|s| s.get("url")).and_then(|u| u.as_str()) {
+            Some(url) => url.to_owned(),
+            None => {
+                let data = cfg.get("data_dir").and_then(|d| d.as_str()).unwrap_or("data");
+                format!("sqlite://{}", self.dir.join(data).join("lienthong.db").display())
+            }
+        }
+    }
+
+    /// Open this gateway's store directly (as another process would).
+    pub async fn open_store(&self) -> lienthong::store::Store {
+        lienthong::store::Store::open(&self.store_url(), 2)
+            .await
+            .unwrap_or_else(|e| panic!("open {}: {e}", self.store_url()))
     }
 
     /// SIGKILL: no shutdown code runs.
@@ -167,6 +311,7 @@ impl Gateway {
     /// Run a `lienthong` subcommand against this gateway's configuration.
     pub fn cli(&self, args: &[&str]) -> std::process::Output {
         Command::new(BIN)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .arg("--config")
             .arg(self.config())
             .args(args)
@@ -273,3 +418,5 @@ pub fn alert_of(e: &std::io::Error) -> Option<rustls::AlertDescription> {
     }
 }
 pub mod edoc;
+pub mod load;
+pub mod pg;
