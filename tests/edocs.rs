@@ -170,17 +170,7 @@ async fn two_gateways_exchange_a_document_and_statuses_come_back(db: Db) {
     let text = String::from_utf8_lossy(&receipt);
     let sha = hex::encode(openssl::sha::sha256(&signed));
     assert!(text.contains(&sha), "{text}");
-    let receipt_file = dir.path().join("receipt.xml");
-    std::fs::write(&receipt_file, &receipt).unwrap();
-    let out = std::process::Command::new("xmlsec1")
-        .args(["--verify", "--trusted-pem"])
-        .arg(pki.join("ca.pem"))
-        .arg("--untrusted-pem")
-        .arg(pki.join("intermediate.pem"))
-        .arg(&receipt_file)
-        .output()
-        .expect("xmlsec1");
-    assert!(out.status.success(), "receipt: {}", String::from_utf8_lossy(&out.stderr));
+    assert_xmlsec_verifies(dir.path(), &pki, "receipt.xml", &receipt, "receipt");
     // Other members see nothing of it.
     let c_on_g1 = b.get(g1.url(&format!("/v1/edocs/{id}/deliveries"))).send().await.unwrap();
     assert_eq!(c_on_g1.status(), 404);
@@ -292,17 +282,7 @@ async fn outage_then_recovery_in_order_and_dead_letters_told_and_retried(db: Db)
         .await
         .unwrap();
     assert!(String::from_utf8_lossy(&bytes).contains("CHƯA đến nơi nhận"));
-    let f = dir.path().join("notice.xml");
-    std::fs::write(&f, &bytes).unwrap();
-    let out = std::process::Command::new("xmlsec1")
-        .args(["--verify", "--trusted-pem"])
-        .arg(pki.join("ca.pem"))
-        .arg("--untrusted-pem")
-        .arg(pki.join("intermediate.pem"))
-        .arg(&f)
-        .output()
-        .expect("xmlsec1");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_xmlsec_verifies(dir.path(), &pki, "notice.xml", &bytes, "dead-letter notice");
 
     // The operator fixes D and re-queues its dead letters; they arrive.
     let out = g.cli(&["deliveries", "list", "--state", "dead", "-n", "100"]);

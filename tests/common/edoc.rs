@@ -332,3 +332,19 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+/// `xmlsec1` (the independent oracle) verifies `bytes`, signed by a certificate of the shared
+/// PKI, writing them to `dir/name` first; panics with xmlsec1's message and `what` otherwise.
+pub fn assert_xmlsec_verifies(dir: &Path, pki: &Path, name: &str, bytes: &[u8], what: &str) {
+    let file = dir.join(name);
+    std::fs::write(&file, bytes).unwrap();
+    let out = std::process::Command::new("xmlsec1")
+        .args(["--verify", "--trusted-pem"])
+        .arg(pki.join("ca.pem"))
+        .arg("--untrusted-pem")
+        .arg(pki.join("intermediate.pem"))
+        .arg(&file)
+        .output()
+        .expect("xmlsec1");
+    assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
+}
