@@ -15,6 +15,7 @@ pub mod edxml;
 pub mod http;
 pub mod members;
 pub mod pki;
+pub mod portal;
 pub mod routing;
 pub mod server;
 pub mod store;

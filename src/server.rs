@@ -160,10 +160,21 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     );
 
     let calendar = Arc::new(working_calendar(&config)?);
-    let dossiers = Arc::new(
-        crate::dossiers::Dossiers::new(&config, store.clone(), calendar.clone())
-            .map_err(|e| ServeError::Other(format!("dossiers: {e}")))?,
-    );
+    let mut dossiers = crate::dossiers::Dossiers::new(&config, store.clone(), calendar.clone())
+        .map_err(|e| ServeError::Other(format!("dossiers: {e}")))?;
+    let portal = if config.adapters.dvcqg.enabled {
+        let wake = Arc::new(tokio::sync::Notify::new());
+        dossiers = dossiers.with_portal(wake.clone());
+        let names = dossiers.procedure_names();
+        Some(
+            crate::portal::connect(&config.adapters.dvcqg, store.clone(), names, wake)
+                .await
+                .map_err(|e| ServeError::Other(format!("adapters.dvcqg: {e}")))?,
+        )
+    } else {
+        None
+    };
+    let dossiers = Arc::new(dossiers);
 
     let config = Arc::new(config);
     let state = AppState {
@@ -175,7 +186,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             tokens,
             exchange,
             calendar,
-            dossiers,
+            dossiers: dossiers.clone(),
         }),
     };
 
@@ -203,6 +214,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         crate::http::operator_router(state.clone(), recorder),
         rx.clone(),
     ));
+    let p_tasks = portal
+        .map(|p| crate::portal::spawn(p, dossiers, registry.clone(), rx.clone()))
+        .unwrap_or_default();
     let d_task = tokio::spawn(deliverer.run(rx));
 
     audit::append(
@@ -237,6 +251,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let _ = m_task.await;
     let _ = o_task.await;
     let _ = d_task.await;
+    for t in p_tasks {
+        let _ = t.await;
+    }
     let _ = audit::append(
         &store,
         &Event {

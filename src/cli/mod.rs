@@ -71,6 +71,31 @@ pub enum Command {
     /// days (`calendar year`)
     #[command(subcommand)]
     Calendar(calendar::CalendarCommand),
+    /// Simulators of the national systems, each speaking its system's wire protocol (for
+    /// tests and demonstrations; the sandbox starts them itself)
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SimCommand {
+    /// The national public service portal (DVCQG) session adapter. Prints
+    /// `{"url": "http://…"}` on the first line of stdout once it listens; runs until killed
+    Dvcqg {
+        /// Address to listen on (port 0: any free port)
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        #[arg(long, default_value = "lienthong")]
+        username: String,
+        #[arg(long, default_value = "sandbox-password")]
+        password: String,
+        /// Seconds a session lives
+        #[arg(long, default_value_t = 1800)]
+        session_ttl_secs: u64,
+        /// `error_code` of an expired or unknown session
+        #[arg(long, default_value_t = 401)]
+        session_error_code: i64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -312,6 +337,7 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Verify(args) => crate::verify_cmd::run(&args),
         Command::Calendar(cmd) => calendar::run(&cli.global, cmd),
+        Command::Sim(cmd) => runtime().block_on(sim_cmd(cmd)),
         Command::Deliveries(cmd) => {
             let c = match load(&cli.global) {
                 Ok(c) => c,
@@ -325,6 +351,50 @@ pub fn run(cli: Cli) -> ExitCode {
                 Err(code) => return code,
             };
             members_list(&c, json)
+        }
+    }
+}
+
+async fn sim_cmd(cmd: SimCommand) -> ExitCode {
+    use std::io::Write;
+    let SimCommand::Dvcqg {
+        listen,
+        username,
+        password,
+        session_ttl_secs,
+        session_error_code,
+    } = cmd;
+    let sim = lienthong_dvcqg::Sim::new(lienthong_dvcqg::SimConfig {
+        username,
+        password,
+        session_ttl: std::time::Duration::from_secs(session_ttl_secs),
+        session_error_code,
+        ..Default::default()
+    });
+    let listener = match tokio::net::TcpListener::bind(&listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {listen}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let url = match listener.local_addr() {
+        Ok(a) => format!("http://{a}"),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("{}", serde_json::json!({ "url": url }));
+    let _ = std::io::stdout().flush();
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match sim.serve(listener, stop).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct Config {
     pub edocs: EdocsCfg,
     pub calendar: CalendarCfg,
     pub dossiers: DossiersCfg,
+    /// The national and external systems (`[adapters.*]`).
+    pub adapters: AdaptersCfg,
     pub members: Vec<MemberCfg>,
     /// Routes for organs no member owns, tried in order: `[[routes]] organs = ["H41", "*"]`
     /// `member = "axis"` (a peer gateway or a push member).
@@ -120,6 +122,85 @@ impl Default for DossiersCfg {
         DossiersCfg {
             dialects_dir: Path::new("adapters").join("dialects"),
             procedures: Vec::new(),
+        }
+    }
+}
+
+/// External systems, one table each (`[adapters.dvcqg]`, …).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AdaptersCfg {
+    pub dvcqg: DvcqgCfg,
+}
+
+/// The national public service portal (`[adapters.dvcqg]`): dossiers and their progress go up,
+/// online dossiers come down. Names and paths marked assumed are not published.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DvcqgCfg {
+    /// Sync dossiers with the portal. Off: nothing is queued for it.
+    pub enabled: bool,
+    /// Start the portal simulator inside the gateway on a loopback port and use it instead of
+    /// `base_url` (the sandbox does).
+    pub simulate: bool,
+    /// `adapter_url`: the portal adapter's base URL.
+    pub base_url: String,
+    /// `auth_endpoint` (assumed path), appended to `base_url`.
+    pub auth_endpoint: String,
+    /// `integration_endpoint` (assumed path), appended to `base_url`.
+    pub integration_endpoint: String,
+    pub username: String,
+    pub password: SecretSource,
+    /// `error_code` values that mean "log in again" (assumed).
+    pub session_error_codes: Vec<i64>,
+    /// Milliseconds one call may take.
+    pub timeout_ms: u64,
+    /// CA certificates (PEM) the portal's server certificate must chain to; default: the
+    /// system's trust store.
+    pub ca_file: Option<PathBuf>,
+    /// `LoaiDoiTuong` codes this endpoint uses: individual, business, household business
+    /// (OpenCPS numbering by default; the iGate flow uses 0, 1, 2).
+    pub applicant_kind_codes: [String; 3],
+    /// `DonViXuLy`: the handling unit's name, per organ identifier (default: the organ id).
+    pub unit_names: std::collections::BTreeMap<String, String>,
+    pub retry: RetryCfg,
+    /// Portal calls in flight at once per node (each dossier's calls stay in order).
+    pub workers: usize,
+    /// Seconds a node holds a claimed job before another node may take it over.
+    pub lease_secs: u64,
+    /// Online dossiers: the list service (assumed name), the organ the province asks as
+    /// (`madonvi`), and how often to ask (0: never).
+    pub online_service: String,
+    pub online_organ: String,
+    pub online_poll_secs: u64,
+}
+
+impl Default for DvcqgCfg {
+    fn default() -> Self {
+        DvcqgCfg {
+            enabled: false,
+            simulate: false,
+            base_url: String::new(),
+            auth_endpoint: "/auth".into(),
+            integration_endpoint: "/integration".into(),
+            username: String::new(),
+            password: SecretSource::default(),
+            session_error_codes: vec![401],
+            timeout_ms: 10_000,
+            ca_file: None,
+            applicant_kind_codes: ["1".into(), "2".into(), "2".into()],
+            unit_names: Default::default(),
+            retry: RetryCfg {
+                initial_ms: 1000,
+                max_ms: 300_000,
+                max_attempts: 50,
+                max_age_secs: 3 * 86_400,
+            },
+            workers: 8,
+            lease_secs: 60,
+            online_service: "LayDanhSachHoSoTrucTuyen".into(),
+            online_organ: String::new(),
+            online_poll_secs: 30,
         }
     }
 }
@@ -386,6 +467,7 @@ impl Default for Config {
             edocs: EdocsCfg::default(),
             calendar: CalendarCfg::default(),
             dossiers: DossiersCfg::default(),
+            adapters: AdaptersCfg::default(),
             members: Vec::new(),
             routes: Vec::new(),
         }

@@ -254,6 +254,7 @@ pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
     validate_edocs(c, &mut v);
     validate_calendar(c, &mut v);
     validate_dossiers(c, &mut v);
+    validate_dvcqg(&c.adapters.dvcqg, &mut v);
 
     let mut ids = HashSet::new();
     let mut client_ids = HashSet::new();
@@ -313,21 +314,7 @@ fn validate_edocs(c: &Config, v: &mut Collector<'_>) {
     if !(4096..=(16 << 20)).contains(&e.chunk_bytes) {
         v.err("edocs.chunk_bytes", "must be between 4096 and 16777216");
     }
-    if e.workers == 0 {
-        v.err("edocs.workers", "must be at least 1");
-    }
-    if e.lease_secs < 5 {
-        v.err("edocs.lease_secs", "must be at least 5");
-    }
-    if e.retry.initial_ms == 0 || e.retry.max_ms < e.retry.initial_ms {
-        v.err(
-            "edocs.retry.max_ms",
-            "retry.initial_ms must be > 0 and retry.max_ms at least retry.initial_ms",
-        );
-    }
-    if e.retry.max_attempts == 0 {
-        v.err("edocs.retry.max_attempts", "must be at least 1");
-    }
+    check_queue("edocs", e.workers, e.lease_secs, &e.retry, v);
     if let Some(o) = &e.organ_id {
         if let Err(err) = OrganId::parse(o) {
             v.err("edocs.organ_id", err.to_string());
@@ -351,6 +338,66 @@ fn validate_edocs(c: &Config, v: &mut Collector<'_>) {
                 }
             }
         }
+    }
+}
+
+/// Workers, lease and retry budget of an outbound queue (`edocs`, `adapters.dvcqg`, …).
+fn check_queue(
+    prefix: &str,
+    workers: usize,
+    lease_secs: u64,
+    retry: &super::RetryCfg,
+    v: &mut Collector<'_>,
+) {
+    if workers == 0 {
+        v.err(format!("{prefix}.workers"), "must be at least 1");
+    }
+    if lease_secs < 5 {
+        v.err(format!("{prefix}.lease_secs"), "must be at least 5");
+    }
+    if retry.initial_ms == 0 || retry.max_ms < retry.initial_ms {
+        v.err(
+            format!("{prefix}.retry.max_ms"),
+            "retry.initial_ms must be > 0 and retry.max_ms at least retry.initial_ms",
+        );
+    }
+    if retry.max_attempts == 0 {
+        v.err(format!("{prefix}.retry.max_attempts"), "must be at least 1");
+    }
+}
+
+fn validate_dvcqg(d: &super::DvcqgCfg, v: &mut Collector<'_>) {
+    if !d.enabled {
+        return;
+    }
+    check_queue("adapters.dvcqg", d.workers, d.lease_secs, &d.retry, v);
+    if d.timeout_ms < 100 {
+        v.err("adapters.dvcqg.timeout_ms", "must be at least 100");
+    }
+    if !d.online_organ.is_empty() {
+        if let Err(e) = OrganId::parse(&d.online_organ) {
+            v.err("adapters.dvcqg.online_organ", e.to_string());
+        }
+    } else if d.online_poll_secs > 0 {
+        v.err(
+            "adapters.dvcqg.online_organ",
+            "the organ the province asks for online dossiers as (madonvi) is needed when online_poll_secs > 0",
+        );
+    }
+    if d.simulate {
+        return;
+    }
+    if !(d.base_url.starts_with("https://") || d.base_url.starts_with("http://")) {
+        v.err(
+            "adapters.dvcqg.base_url",
+            "must be the portal adapter's URL (https://…), or set simulate = true",
+        );
+    }
+    if d.username.is_empty() {
+        v.err("adapters.dvcqg.username", "must be set");
+    }
+    if let Err(e) = d.password.resolve() {
+        v.err("adapters.dvcqg.password", e);
     }
 }
 

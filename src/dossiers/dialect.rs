@@ -613,6 +613,102 @@ impl Dialect {
     }
 }
 
+impl Dialect {
+    /// The canonical JSON written back in this dialect (the opposite of [`Dialect::translate`]):
+    /// every mapped canonical field that has a value, converted back (dates in the field's
+    /// format and zone, table values to their first wire spelling, numbers as text). Canonical
+    /// fields the dialect does not map are left out.
+    pub fn render(&self, body: Body, canonical: &Value) -> Value {
+        let m = self.mapping(body);
+        let mut fields: Vec<&FieldMap> = m.fields.values().collect();
+        fields.sort_by_key(|f| pattern(&f.wire));
+        let mut out = Value::Object(Map::new());
+        for f in fields {
+            let mut found = Vec::new();
+            instances(canonical, &f.to, &mut Vec::new(), &mut found);
+            for (indices, v) in found {
+                let Some(w) = f.convert.back(v) else { continue };
+                if let Some(slot) = slot(&mut out, &f.wire, &indices) {
+                    if slot.is_null() {
+                        *slot = w;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Every non-null value of `v` at `segs`, with the indices its `[]`s took.
+fn instances<'v>(
+    v: &'v Value,
+    segs: &[Seg],
+    indices: &mut Vec<usize>,
+    out: &mut Vec<(Vec<usize>, &'v Value)>,
+) {
+    let Some((first, rest)) = segs.split_first() else {
+        if !v.is_null() {
+            out.push((indices.clone(), v));
+        }
+        return;
+    };
+    match first {
+        Seg::Key(k) => {
+            if let Some(child) = v.get(k) {
+                instances(child, rest, indices, out);
+            }
+        }
+        Seg::At(n) => {
+            if let Some(child) = v.get(*n) {
+                instances(child, rest, indices, out);
+            }
+        }
+        Seg::Any => {
+            for (i, child) in v.as_array().into_iter().flatten().enumerate() {
+                indices.push(i);
+                instances(child, rest, indices, out);
+                indices.pop();
+            }
+        }
+    }
+}
+
+impl Convert {
+    /// The wire value of canonical `v`; `None` when it has none (not in the value table).
+    fn back(&self, v: &Value) -> Option<Value> {
+        let text = || match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        match self {
+            Convert::Copy => Some(v.clone()),
+            Convert::Text | Convert::Integer => Some(Value::String(text())),
+            Convert::Values(t) => t
+                .iter()
+                .find(|(_, c)| *c == v)
+                .map(|(w, _)| Value::String(w.clone())),
+            Convert::Date(d) => {
+                let t = instant::parse(v.as_str()?).ok()?;
+                Some(Value::String(d.write(&t)))
+            }
+        }
+    }
+}
+
+impl DateFormat {
+    /// `t` written in this format (and zone).
+    fn write(&self, t: &chrono::DateTime<FixedOffset>) -> String {
+        match self {
+            DateFormat::Rfc3339 => t
+                .with_timezone(&instant::VIETNAM)
+                .to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            DateFormat::Pattern { chrono, zone, .. } => {
+                t.with_timezone(zone).format(chrono).to_string()
+            }
+        }
+    }
+}
+
 /// Whether concrete `path` is an instance of `pat`; the indices the `[]`s stand for.
 fn capture(pat: &[Seg], path: &[Seg]) -> Option<Vec<usize>> {
     if pat.len() != path.len() {
@@ -912,6 +1008,34 @@ mod tests {
             (r.code(), r.field.as_str()),
             ("invalid_date", "NgayTiepNhan")
         );
+    }
+
+    #[test]
+    fn rendering_is_the_inverse_of_translating() {
+        for (name, body) in [
+            ("opencps", serde_json::json!({
+                "MaHoSo": "000.00.12.H99-20260302-0000123", "MaTTHC": "1.009999",
+                "ChuHoSo": "Đỗ Thị Thử", "LoaiDoiTuong": "1", "NgayTiepNhan": "20260302091500",
+                "NgayHenTra": "20260316091500", "TrangThaiHoSo": "2", "HinhThuc": "1",
+                "SoDienThoai": "0900000003",
+                "TaiLieuNop": [{"TepDinhKemId": "a1", "TenTepDinhKem": "don.pdf", "IsDeleted": "False", "MaThanhPhanHoSo": "TP01"},
+                               {"TepDinhKemId": "a2", "IsDeleted": "True", "MaThanhPhanHoSo": "TP02"}],
+                "DanhSachLePhi": [{"TenPhiLePhi": "Lệ phí", "MaPhiLePhi": "LP01", "Gia": "50000", "HinhThucThu": "1"}],
+            })),
+            ("igate", serde_json::json!({
+                "MaHoSo": "G09.20-20260609-0092637", "MaTTHC": "1.009999", "ChuHoSo": "Lê Văn Mẫu",
+                "LoaiDoiTuong": "0", "MaDonViTiepNhan": "G09.20", "NgayNop": "2026-06-09 07:40:00",
+                "NgayTiepNhan": "2026-06-09 08:05:00", "NgayHenTra": "2026-06-23 08:05:00", "TrangThaiHoSo": "2",
+                "ThanhPhanHoSo": [{"MaThanhPhanHoSo": "TP01", "SoLuong": "1", "LoaiBan": "0",
+                                   "GiayToDinhKem": [{"IdGiayTo": "g1", "TenGiayTo": "to-khai.pdf", "HashTepTin": "ab12"}]}],
+            })),
+        ] {
+            let d = shipped(name);
+            let canonical = d.translate(Body::Dossier, &body).unwrap();
+            let wire = d.render(Body::Dossier, &canonical);
+            assert_eq!(wire, body, "{name}: rendered back");
+            assert_eq!(d.translate(Body::Dossier, &wire).unwrap(), canonical, "{name}");
+        }
     }
 
     #[test]

@@ -152,6 +152,9 @@ pub struct Dossiers {
     calendar: Arc<Calendar>,
     dialects: Dialects,
     procedures: Procedures,
+    /// Set when the national portal adapter is on: every step queues a portal job, and this
+    /// wakes its workers once the step is committed.
+    portal: Option<Arc<tokio::sync::Notify>>,
 }
 
 /// A filed dossier: its view, and whether it had been filed before with the same content.
@@ -185,7 +188,37 @@ impl Dossiers {
             calendar,
             dialects,
             procedures,
+            portal: None,
         })
+    }
+
+    /// Queue every step for the national portal; `wake` is notified after each commit.
+    pub fn with_portal(mut self, wake: Arc<tokio::sync::Notify>) -> Dossiers {
+        self.portal = Some(wake);
+        self
+    }
+
+    /// Procedure names of the procedure table, by code.
+    pub fn procedure_names(&self) -> std::collections::HashMap<String, String> {
+        self.procedures
+            .0
+            .values()
+            .map(|p| (p.code.clone(), p.name.clone()))
+            .collect()
+    }
+
+    /// Queue the portal job of step `seq`, when the portal adapter is on.
+    async fn queue_portal(&self, tx: &mut Tx, code: &str, seq: i64, now: i64) -> Result<(), sqlx::Error> {
+        if self.portal.is_some() {
+            crate::portal::enqueue_in(tx, code, seq, now).await?;
+        }
+        Ok(())
+    }
+
+    fn wake_portal(&self) {
+        if let Some(w) = &self.portal {
+            w.notify_one();
+        }
     }
 
     fn dialect_of(&self, member: &Member) -> Option<&Dialect> {
@@ -304,6 +337,7 @@ impl Dossiers {
         if let Some(a) = allow {
             a.committed();
         }
+        self.wake_portal();
         metrics::counter!("lienthong_dossiers_filed_total").increment(u64::from(!again));
         let view = self.view(&caller, &code).await?;
         Ok(Filed { code, view, again })
@@ -372,11 +406,12 @@ impl Dossiers {
             None,
             ms(&d.received_at),
             at,
-            member,
+            &member.id,
             request_id,
             "{}",
         )
         .await?;
+        self.queue_portal(tx, &d.code, 1, at).await?;
         let filed = Event {
             kind: "message",
             actor: member.id.clone(),
@@ -433,6 +468,7 @@ impl Dossiers {
                 if let Some(a) = allow {
                     a.committed();
                 }
+                self.wake_portal();
                 metrics::counter!("lienthong_dossier_status_changes_total").increment(1);
                 Ok(v)
             }
@@ -508,11 +544,12 @@ impl Dossiers {
             Some(from),
             at,
             recorded,
-            member,
+            &member.id,
             request_id,
             &detail.to_string(),
         )
         .await?;
+        self.queue_portal(tx, code, seq, recorded).await?;
         let changed = Event {
             kind: "message",
             actor: member.id.clone(),
@@ -600,6 +637,167 @@ impl Dossiers {
     }
 }
 
+/// Who files the national portal's online dossiers (`created_by`, `dossier_events.member`).
+pub const PORTAL_ACTOR: &str = "dvcqg";
+
+impl Dossiers {
+    /// An online dossier from the national portal (its list position `item`): filed (due time
+    /// as the portal set it), handed to `installation`, and the poller's `cursor` moved past
+    /// `item`, in one transaction. A dossier the portal sent unreadable is recorded (audit,
+    /// with the field) and passed over.
+    pub async fn file_online(
+        self: &Arc<Self>,
+        item: i64,
+        cursor: &'static str,
+        read: Result<Dossier, String>,
+        installation: Option<&Member>,
+    ) -> Result<crate::portal::online::Taken, String> {
+        let inst = installation.map(|m| m.id.clone());
+        let this = self.clone();
+        let taken = self
+            .store
+            .batched(move |tx| {
+                Box::pin(async move {
+                    this.file_online_in(tx, item, cursor, read, inst.as_deref())
+                        .await
+                })
+            })
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| match e {
+                TxError::Store(s) => s,
+                TxError::Refused(r) => r.field,
+            })?;
+        self.wake_portal();
+        Ok(taken)
+    }
+
+    async fn file_online_in(
+        &self,
+        tx: &mut Tx,
+        item: i64,
+        cursor: &str,
+        read: Result<Dossier, String>,
+        installation: Option<&str>,
+    ) -> Result<crate::portal::online::Taken, TxError> {
+        use crate::portal::online::Taken;
+        let at = ms(&now());
+        let (taken, detail) = match read {
+            Err(why) => (Taken::Refused(why.clone()), json!({ "item": item, "error": why })),
+            Ok(d) => {
+                let body = serde_json::to_string(&d).map_err(|e| TxError::Store(e.to_string()))?;
+                let sha = hex::encode(openssl::sha::sha256(body.as_bytes()));
+                let inserted = sqlx::query(
+                    "INSERT INTO dossiers (code, procedure_code, receiving_organ, channel, status, received_at, due_at, due_by, provisional, ended_at, last_seq, created_by, created_at, updated_at, sha256, body) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'request', 0, NULL, 1, $8, $9, $9, $10, $11) ON CONFLICT (code) DO NOTHING",
+                )
+                .bind(d.code.clone())
+                .bind(d.procedure.clone())
+                .bind(d.receiving_organ.to_string())
+                .bind(d.channel.as_str())
+                .bind(i64::from(d.status.code()))
+                .bind(ms(&d.received_at))
+                .bind(ms(&d.due_at))
+                .bind(PORTAL_ACTOR)
+                .bind(at)
+                .bind(sha)
+                .bind(body)
+                .execute(&mut **tx)
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    (Taken::Again, Value::Null)
+                } else {
+                    let rid = format!("dvcqg-online-{item}");
+                    insert_history(tx, &d.code, 1, d.status, None, ms(&d.received_at), at, PORTAL_ACTOR, &rid, "{}")
+                        .await?;
+                    let taken = match installation {
+                        Some(m) => {
+                            sqlx::query(
+                                "INSERT INTO dossier_inbox (member, dossier_code, created_at) VALUES ($1, $2, $3) ON CONFLICT (member, dossier_code) DO NOTHING",
+                            )
+                            .bind(m.to_owned())
+                            .bind(d.code.clone())
+                            .bind(at)
+                            .execute(&mut **tx)
+                            .await?;
+                            Taken::Handed(m.to_owned())
+                        }
+                        None => Taken::Unrouted,
+                    };
+                    let detail = json!({
+                        "item": item,
+                        "code": d.code,
+                        "organ": d.receiving_organ,
+                        "member": installation,
+                    });
+                    (taken, detail)
+                }
+            }
+        };
+        if !detail.is_null() {
+            let outcome = match &taken {
+                Taken::Handed(_) => "handed",
+                Taken::Unrouted => "unrouted",
+                _ => "refused",
+            };
+            let ev = Event {
+                kind: "message",
+                actor: PORTAL_ACTOR.into(),
+                action: "dossier.online".into(),
+                outcome: outcome.into(),
+                request_id: format!("dvcqg-online-{item}"),
+                detail,
+            };
+            audit::append_all_in(tx, self.store.backend(), &[&ev]).await?;
+        }
+        sqlx::query(
+            "INSERT INTO cursors (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value WHERE cursors.value < excluded.value",
+        )
+        .bind(cursor.to_owned())
+        .bind(item)
+        .execute(&mut **tx)
+        .await?;
+        Ok(taken)
+    }
+
+    /// `GET /v1/dossiers/inbox`: online dossiers handed to `member`, oldest first, after
+    /// `after`, each in the member's dialect (canonical JSON when it has none).
+    pub async fn inbox(&self, member: &Member, after: i64, limit: i64) -> Result<Value, Problem> {
+        let rows = sqlx::query(
+            "SELECT i.id, i.dossier_code, i.created_at, d.body FROM dossier_inbox i JOIN dossiers d ON d.code = i.dossier_code WHERE i.member = $1 AND i.id > $2 ORDER BY i.id LIMIT $3",
+        )
+        .bind(member.id.clone())
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.store.pool())
+        .await
+        .map_err(store_problem)?;
+        let dialect = self.dialect_of(member);
+        let mut items = Vec::with_capacity(rows.len());
+        for r in rows {
+            let item = || -> Result<Value, sqlx::Error> {
+                let body: Value =
+                    serde_json::from_str(&r.try_get::<String, _>("body")?).unwrap_or_default();
+                let dossier = match dialect {
+                    Some(d) => d.render(Body::Dossier, &body),
+                    None => body,
+                };
+                Ok(json!({
+                    "id": r.try_get::<i64, _>("id")?,
+                    "code": r.try_get::<String, _>("dossier_code")?,
+                    "handed_at": from_ms(r.try_get("created_at")?),
+                    "dialect": dialect.map(|d| d.name.clone()),
+                    "dossier": dossier,
+                }))
+            };
+            items.push(item().map_err(store_problem)?);
+        }
+        let next = items.last().and_then(|i| i["id"].as_i64()).unwrap_or(after);
+        Ok(json!({ "items": items, "next": next }))
+    }
+}
+
 /// Whether `member` may see or change a dossier: it filed it, or it speaks for its organ.
 fn may_see(member: &Member, row: &sqlx::any::AnyRow) -> Result<bool, sqlx::Error> {
     let by: String = row.try_get("created_by")?;
@@ -617,7 +815,7 @@ async fn insert_history(
     previous: Option<DossierStatus>,
     at: i64,
     recorded: i64,
-    member: &Member,
+    member: &str,
     request_id: &str,
     detail: &str,
 ) -> Result<(), sqlx::Error> {
@@ -630,7 +828,7 @@ async fn insert_history(
     .bind(previous.map(|p| i64::from(p.code())))
     .bind(at)
     .bind(recorded)
-    .bind(member.id.clone())
+    .bind(member.to_owned())
     .bind(request_id.to_owned())
     .bind(detail.to_owned())
     .execute(&mut **tx)

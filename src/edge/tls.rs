@@ -26,7 +26,7 @@ fn file_err(path: &Path, reason: impl ToString) -> TlsSetupError {
     }
 }
 
-fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
+pub fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError> {
     let v: Vec<_> = CertificateDer::pem_file_iter(path)
         .map_err(|e| file_err(path, e))?
         .collect::<Result<_, _>>()

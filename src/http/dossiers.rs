@@ -90,3 +90,23 @@ pub async fn get(
         .map(Json)
         .map_err(|p| p.with_request_id(&rid.0))
 }
+
+/// `GET /v1/dossiers/inbox?after=CURSOR&limit=N`: online dossiers from the national portal
+/// handed to the caller's installation, in its dialect.
+pub async fn inbox(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Extension(rid): Extension<RequestId>,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> Result<Json<serde_json::Value>> {
+    let limit = super::edocs::query_int(&q, "limit", &rid)?
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let after = super::edocs::query_int(&q, "after", &rid)?.unwrap_or(0).max(0);
+    state
+        .dossiers
+        .inbox(&caller.member, after, limit)
+        .await
+        .map(Json)
+        .map_err(|p| p.with_request_id(&rid.0))
+}

@@ -54,7 +54,7 @@ fn parse_id(s: &str, rid: &RequestId) -> Result<i64> {
     })
 }
 
-fn query_int(raw: &Option<String>, key: &str, rid: &RequestId) -> Result<Option<i64>> {
+pub(crate) fn query_int(raw: &Option<String>, key: &str, rid: &RequestId) -> Result<Option<i64>> {
     let Some(q) = raw else { return Ok(None) };
     for (k, v) in form_urlencoded::parse(q.as_bytes()) {
         if k == key {

@@ -98,6 +98,14 @@ pub fn member_router(state: AppState) -> Router {
             ),
         )
         .route(
+            "/v1/dossiers/inbox",
+            guarded(
+                &state,
+                Access::Service(Service::Dossiers),
+                get(dossiers::inbox),
+            ),
+        )
+        .route(
             "/v1/dossiers/{code}",
             guarded(
                 &state,

@@ -35,6 +35,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0004_dossiers.sql"),
         postgres: include_str!("../../migrations/postgres/0004_dossiers.sql"),
     },
+    Migration {
+        version: 5,
+        name: "portal",
+        sqlite: include_str!("../../migrations/sqlite/0005_portal.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_portal.sql"),
+    },
 ];
 
 

@@ -539,6 +539,8 @@ struct NewOnline {
 async fn add_online(State(sim): State<Arc<Sim>>, Json(n): Json<NewOnline>) -> Json<Value> {
     let mut w = sim.world();
     let id = w.online.len() as i64 + 1;
+    // The portal knows its own online dossiers: a later sync of one is an update.
+    w.dossiers.insert(n.dossier.code.clone(), n.dossier.clone());
     w.online.push(OnlineDossier {
         id,
         organ: n.organ,
