@@ -35,8 +35,13 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0004_dossiers.sql"),
         postgres: include_str!("../../migrations/postgres/0004_dossiers.sql"),
     },
+    Migration {
+        version: 5,
+        name: "dossier_events_at",
+        sqlite: include_str!("../../migrations/sqlite/0005_dossier_events_at.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_dossier_events_at.sql"),
+    },
 ];
-
 
 pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
     let _w = store.writer().await;
