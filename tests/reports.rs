@@ -547,3 +547,28 @@ async fn bad_report_parameters_are_refused_naming_the_parameter(db: Db) {
         .unwrap();
     problem(resp, StatusCode::FORBIDDEN, "service_not_granted").await;
 }
+
+#[test]
+fn check_config_names_a_bad_on_time_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "[dossiers.on_time]\nend_statuses = [9, 5]\nmax_supplements = 2\n";
+    let cfg = common::write_config(&Db::sqlite(), dir.path(), extra);
+    let out = std::process::Command::new(common::BIN)
+        .args(["--config", cfg.to_str().unwrap(), "check-config"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains("dossiers.on_time.end_statuses") && err.contains("supplement_ends_clock"),
+        "{err}"
+    );
+    // The shipped sandbox configuration (the rule's defaults written out) is valid.
+    let out = std::process::Command::new(common::BIN)
+        .args(["--config", "config/lienthong.toml", "check-config"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+}
