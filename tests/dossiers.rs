@@ -34,22 +34,7 @@ fn repo(p: &str) -> String {
 fn extra() -> String {
     format!(
         r#"
-[calendar]
-dir = "{calendar}"
-
-[dossiers]
-dialects_dir = "{dialects}"
-
-[[dossiers.procedures]]
-code = "1.009999"
-name = "Thủ tục mẫu cấp giấy xác nhận thử nghiệm"
-processing_time = "10d"
-
-[[dossiers.procedures]]
-code = "1.009998"
-name = "Thủ tục mẫu cấp giấy phép thử nghiệm"
-processing_time = "15d"
-
+{dossiers}
 [[members]]
 id = "motcua"
 name = "Một cửa tỉnh Ví Dụ (OpenCPS)"
@@ -76,8 +61,7 @@ organs = ["H99.22"]
 services = ["dossiers"]
 cert_subject = "CN=canon,OU=members,O=lienthong sandbox,C=VN"
 "#,
-        calendar = repo("config/calendar"),
-        dialects = repo("adapters/dialects"),
+        dossiers = common::dossiers_toml(),
     )
 }
 
