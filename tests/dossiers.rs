@@ -7,11 +7,11 @@ mod common;
 #[path = "common/problem.rs"]
 mod problem;
 
+use common::onestop::{extra, repo, sample};
 use common::{both_backends, Db, Gateway};
 use problem::problem;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::path::Path;
 
 const OPENCPS_CODE: &str = "000.00.20.H99-20260302-0000123";
 const IGATE_CODE: &str = "H99.21-20260210-0000007";
@@ -22,68 +22,6 @@ fn with(v: &Value, f: impl FnOnce(&mut Value)) -> Value {
     let mut v = v.clone();
     f(&mut v);
     v
-}
-
-fn repo(p: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(p)
-        .display()
-        .to_string()
-}
-
-fn extra() -> String {
-    format!(
-        r#"
-[calendar]
-dir = "{calendar}"
-
-[dossiers]
-dialects_dir = "{dialects}"
-
-[[dossiers.procedures]]
-code = "1.009999"
-name = "Thủ tục mẫu cấp giấy xác nhận thử nghiệm"
-processing_time = "10d"
-
-[[dossiers.procedures]]
-code = "1.009998"
-name = "Thủ tục mẫu cấp giấy phép thử nghiệm"
-processing_time = "15d"
-
-[[members]]
-id = "motcua"
-name = "Một cửa tỉnh Ví Dụ (OpenCPS)"
-kind = "onestop"
-organs = ["000.00.20.H99", "H99.20"]
-services = ["dossiers"]
-dialect = "opencps"
-cert_subject = "CN=motcua,OU=members,O=lienthong sandbox,C=VN"
-
-[[members]]
-id = "dvctt"
-name = "Cổng dịch vụ công sở (iGate)"
-kind = "onestop"
-organs = ["000.00.21.H99", "H99.21"]
-services = ["dossiers"]
-dialect = "igate"
-cert_subject = "CN=dvctt,OU=members,O=lienthong sandbox,C=VN"
-
-[[members]]
-id = "canon"
-name = "Một cửa huyện (canonical JSON)"
-kind = "onestop"
-organs = ["H99.22"]
-services = ["dossiers"]
-cert_subject = "CN=canon,OU=members,O=lienthong sandbox,C=VN"
-"#,
-        calendar = repo("config/calendar"),
-        dialects = repo("adapters/dialects"),
-    )
-}
-
-fn sample(name: &str) -> Value {
-    let text = std::fs::read_to_string(repo(&format!("tests/data/dossiers/{name}"))).unwrap();
-    serde_json::from_str(&text).unwrap()
 }
 
 /// Rows in the store, read beside the running gateway.

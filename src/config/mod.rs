@@ -115,6 +115,8 @@ pub struct DossiersCfg {
     pub dialects_dir: PathBuf,
     /// Administrative procedures dossiers may be filed for, with their processing time.
     pub procedures: Vec<ProcedureCfg>,
+    /// The on-time rule of `GET /v1/reports/on-time` and of a dossier's view.
+    pub on_time: OnTimeCfg,
 }
 
 impl Default for DossiersCfg {
@@ -122,6 +124,35 @@ impl Default for DossiersCfg {
         DossiersCfg {
             dialects_dir: Path::new("adapters").join("dialects"),
             procedures: Vec::new(),
+            on_time: OnTimeCfg::default(),
+        }
+    }
+}
+
+/// `[dossiers.on_time]`: the national on-time rule (assumed, see `shared/domain/dvcqg.md`), its
+/// debatable parts configurable. Checked by `dossiers::on_time::Rule::from_config`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct OnTimeCfg {
+    /// Statuses whose first occurrence ends processing (NgayKetThucXuLy): a subset of
+    /// 3, 7, 8, 9, 10.
+    pub end_statuses: Vec<u8>,
+    /// An outstanding supplement request (status 5, the latest status) stops the clock at its time.
+    pub supplement_ends_clock: bool,
+    /// More supplement requests than this make a dossier late.
+    pub max_supplements: u32,
+    /// Dossiers still open past their due time also count as late (in the month of their due
+    /// time); they are reported as overdue in progress either way.
+    pub open_overdue_is_late: bool,
+}
+
+impl Default for OnTimeCfg {
+    fn default() -> Self {
+        OnTimeCfg {
+            end_statuses: vec![3, 7, 8, 9, 10],
+            supplement_ends_clock: true,
+            max_supplements: 1,
+            open_overdue_is_late: false,
         }
     }
 }

@@ -454,6 +454,9 @@ fn validate_dossiers(c: &Config, v: &mut Collector<'_>) {
             v.err(format!("dossiers.procedures{key}"), reason);
         }
     }
+    if let Err((key, reason)) = crate::dossiers::on_time::Rule::from_config(&c.dossiers.on_time) {
+        v.err(format!("dossiers.on_time.{key}"), reason);
+    }
 }
 
 fn check_rate(key: &str, r: super::RateLimit, v: &mut Collector<'_>) {

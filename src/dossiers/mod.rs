@@ -6,12 +6,16 @@
 //! - [`dialect`]: vendor mapping files (`adapters/dialects/<name>.toml`) → canonical JSON;
 //! - [`canonical`]: canonical JSON → the contract's [`Dossier`] / [`StatusChange`], strictly;
 //! - [`reject`]: refusals, each naming its field (the wire field for a dialect's member);
+//! - [`on_time`]: the national on-time rule on one dossier; [`report`]: the same rule in SQL,
+//!   counted per organ or procedure and month (`GET /v1/reports/on-time`);
 //! - here: the procedure table, due times, and the store (dossier, status history and audit
 //!   record in one transaction).
 
 pub mod canonical;
 pub mod dialect;
+pub mod on_time;
 pub mod reject;
+pub mod report;
 
 pub use dialect::{Body, Dialect, DialectError, Dialects};
 pub use reject::{Rejection, Why};
@@ -142,6 +146,12 @@ fn from_ms(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+fn at_ms(ms: i64) -> Instant {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .with_timezone(&instant::VIETNAM)
+}
+
 fn now() -> Instant {
     chrono::Utc::now().with_timezone(&instant::VIETNAM)
 }
@@ -155,6 +165,7 @@ pub struct Dossiers {
     /// Set when the national portal adapter is on: every step queues a portal job, and this
     /// wakes its workers once the step is committed.
     portal: Option<Arc<tokio::sync::Notify>>,
+    rule: on_time::Rule,
 }
 
 /// A filed dossier: its view, and whether it had been filed before with the same content.
@@ -183,12 +194,15 @@ impl Dossiers {
                     .collect(),
             )
         })?;
+        let rule = on_time::Rule::from_config(&config.dossiers.on_time)
+            .map_err(|(k, r)| format!("dossiers.on_time.{k}: {r}"))?;
         Ok(Dossiers {
             store,
             calendar,
             dialects,
             procedures,
             portal: None,
+            rule,
         })
     }
 
@@ -578,7 +592,7 @@ impl Dossiers {
         canonical::check_code(code, "code").map_err(|_| refuse(not_found()))?;
         let pool = self.store.pool();
         let row = sqlx::query(
-            "SELECT body, status, due_by, provisional, ended_at, receiving_organ, created_by, created_at, updated_at FROM dossiers WHERE code = $1",
+            "SELECT body, status, due_at, due_by, provisional, ended_at, receiving_organ, created_by, created_at, updated_at FROM dossiers WHERE code = $1",
         )
         .bind(code.to_owned())
         .fetch_optional(pool)
@@ -601,7 +615,13 @@ impl Dossiers {
         .await
         .map_err(store_problem)?;
         let mut history = Vec::with_capacity(rows.len());
+        let mut steps = Vec::with_capacity(rows.len());
         for r in rows {
+            if let (Ok(status), Ok(at)) = (r.try_get("status"), r.try_get("at")) {
+                if let Some(s) = DossierStatus::from_code(status) {
+                    steps.push((s, at_ms(at)));
+                }
+            }
             let step = || -> Result<Value, sqlx::Error> {
                 let mut e = json!({
                     "seq": r.try_get::<i64, _>("seq")?,
@@ -629,6 +649,8 @@ impl Dossiers {
             "due_by": get_str("due_by")?,
             "due_provisional": get_i64("provisional")? != 0,
             "ended_at": ended.map(from_ms),
+            "on_time": on_time::classify(&self.rule, &steps, at_ms(get_i64("due_at")?), now())
+                .to_json(),
             "filed_by": get_str("created_by")?,
             "filed_at": from_ms(get_i64("created_at")?),
             "updated_at": from_ms(get_i64("updated_at")?),
@@ -795,6 +817,19 @@ impl Dossiers {
         }
         let next = items.last().and_then(|i| i["id"].as_i64()).unwrap_or(after);
         Ok(json!({ "items": items, "next": next }))
+    }
+}
+
+impl Dossiers {
+    /// `GET /v1/reports/on-time`: the on-time statistics of the organs `caller` speaks for.
+    pub async fn on_time_report(
+        &self,
+        caller: &Member,
+        req: &report::Request,
+    ) -> Result<Value, Problem> {
+        report::run(&self.store, &self.rule, &self.procedures, caller, req)
+            .await
+            .map_err(store_problem)
     }
 }
 

@@ -3,64 +3,13 @@
 //! the answer is public knowledge (holidays and office hours), and every one-stop-shop or
 //! document system must compute due dates the same way.
 
+use super::query::{self, bad};
 use crate::calendar::{hours::parse_cutoff, instant, DurationError, WorkDuration};
 use crate::edge::{AppState, Problem, RequestId};
 use axum::extract::{Extension, RawQuery, State};
 use axum::Json;
 
 const EXAMPLE: &str = "/v1/calendar/due?from=2026-02-10T09:00:00%2B07:00&duration=15d";
-
-fn bad(code: &'static str, field: &str, detail: String) -> Problem {
-    Problem::bad_request(code, detail).with_extra("field", field)
-}
-
-struct Query {
-    from: Option<String>,
-    duration: Option<String>,
-    cutoff: Option<String>,
-}
-
-fn query(raw: Option<&str>) -> Result<Query, Problem> {
-    let mut q = Query {
-        from: None,
-        duration: None,
-        cutoff: None,
-    };
-    for (k, v) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
-        let slot = match k.as_ref() {
-            "from" => &mut q.from,
-            "duration" => &mut q.duration,
-            "cutoff" => &mut q.cutoff,
-            other => {
-                return Err(bad(
-                    "unknown_parameter",
-                    other,
-                    format!(
-                        "Tham số \"{other}\" không được hỗ trợ. Chỉ dùng from, duration và cutoff, ví dụ {EXAMPLE}."
-                    ),
-                ))
-            }
-        };
-        if slot.replace(v.into_owned()).is_some() {
-            return Err(bad(
-                "invalid_query",
-                &k,
-                format!("Tham số \"{k}\" xuất hiện nhiều lần; chỉ gửi một giá trị."),
-            ));
-        }
-    }
-    Ok(q)
-}
-
-fn required(v: Option<String>, field: &str) -> Result<String, Problem> {
-    v.ok_or_else(|| {
-        bad(
-            "missing_parameter",
-            field,
-            format!("Thiếu tham số \"{field}\". Ví dụ: {EXAMPLE}."),
-        )
-    })
-}
 
 fn duration(s: &str) -> Result<WorkDuration, Problem> {
     s.parse().map_err(|e: DurationError| {
@@ -91,10 +40,11 @@ pub async fn due(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let with_rid = |p: Problem| p.with_request_id(&rid.0);
-    let q = query(raw.as_deref()).map_err(with_rid)?;
-    let from_text = required(q.from, "from").map_err(with_rid)?;
-    let duration_text = required(q.duration, "duration").map_err(with_rid)?;
-    let from = instant::parse(&from_text).map_err(|_| {
+    let q =
+        query::parse(raw.as_deref(), &["from", "duration", "cutoff"], EXAMPLE).map_err(with_rid)?;
+    let from_text = q.required("from").map_err(with_rid)?;
+    let duration_text = q.required("duration").map_err(with_rid)?;
+    let from = instant::parse(from_text).map_err(|_| {
         with_rid(bad(
             "invalid_from",
             "from",
@@ -103,9 +53,9 @@ pub async fn due(
             ),
         ))
     })?;
-    let duration = duration(&duration_text).map_err(with_rid)?;
+    let duration = duration(duration_text).map_err(with_rid)?;
     let calendar = &state.calendar;
-    let cutoff = match q.cutoff.as_deref() {
+    let cutoff = match q.get("cutoff") {
         None => calendar.settings().cutoff,
         Some(t) => parse_cutoff(t).map_err(|_| {
             with_rid(bad(

@@ -7,6 +7,8 @@ mod dossiers;
 mod edocs;
 mod health;
 mod oauth;
+mod query;
+mod reports;
 
 use crate::edge::{self, Access, AppState, Problem, RequestId};
 use axum::extract::Extension;
@@ -119,6 +121,14 @@ pub fn member_router(state: AppState) -> Router {
                 &state,
                 Access::ServiceInTx(Service::Dossiers),
                 post(dossiers::change_status),
+            ),
+        )
+        .route(
+            "/v1/reports/on-time",
+            guarded(
+                &state,
+                Access::Service(Service::Dossiers),
+                get(reports::on_time),
             ),
         )
         .fallback(not_found)

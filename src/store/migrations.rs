@@ -37,12 +37,17 @@ const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 5,
+        name: "dossier_events_at",
+        sqlite: include_str!("../../migrations/sqlite/0005_dossier_events_at.sql"),
+        postgres: include_str!("../../migrations/postgres/0005_dossier_events_at.sql"),
+    },
+    Migration {
+        version: 6,
         name: "portal",
-        sqlite: include_str!("../../migrations/sqlite/0005_portal.sql"),
-        postgres: include_str!("../../migrations/postgres/0005_portal.sql"),
+        sqlite: include_str!("../../migrations/sqlite/0006_portal.sql"),
+        postgres: include_str!("../../migrations/postgres/0006_portal.sql"),
     },
 ];
-
 
 pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
     let _w = store.writer().await;

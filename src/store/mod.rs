@@ -57,6 +57,17 @@ impl Backend {
             Backend::Sqlite => "BEGIN IMMEDIATE",
         }
     }
+
+    /// The calendar month (`YYYY-MM`) in Vietnam time (UTC+7, no daylight saving) of the
+    /// expression `ms`, a time in unix milliseconds; NULL stays NULL.
+    pub fn month_vn(self, ms: &str) -> String {
+        match self {
+            Backend::Postgres => format!(
+                "to_char(to_timestamp(CAST(({ms}) + 25200000 AS DOUBLE PRECISION) / 1000) AT TIME ZONE 'UTC', 'YYYY-MM')"
+            ),
+            Backend::Sqlite => format!("strftime('%Y-%m', (({ms}) + 25200000) / 1000, 'unixepoch')"),
+        }
+    }
 }
 
 /// Keys of the advisory locks the nodes sharing a PostgreSQL database take (one number per
@@ -293,7 +304,10 @@ pub fn values(rows: usize, template: &str, width: usize, first: usize) -> String
 mod values_tests {
     #[test]
     fn numbers_rows_from_first() {
-        assert_eq!(super::values(2, "($1, {})", 2, 2), "($1, $2, $3), ($1, $4, $5)");
+        assert_eq!(
+            super::values(2, "($1, {})", 2, 2),
+            "($1, $2, $3), ($1, $4, $5)"
+        );
         assert_eq!(super::values(1, "({})", 3, 1), "($1, $2, $3)");
     }
 }
@@ -308,7 +322,10 @@ mod tests {
             redact_url("postgres://lienthong:s3cr:et@db.h99.gov.vn:5432/lienthong?sslmode=disable"),
             "postgres://lienthong:***@db.h99.gov.vn:5432/lienthong?sslmode=disable"
         );
-        assert_eq!(redact_url("postgres://a:b@c/d@host/db"), "postgres://a:***@host/db");
+        assert_eq!(
+            redact_url("postgres://a:b@c/d@host/db"),
+            "postgres://a:***@host/db"
+        );
         for same in [
             "postgres://lienthong@127.0.0.1/lienthong",
             "postgresql://host/db",

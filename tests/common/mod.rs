@@ -47,6 +47,30 @@ cert_subject = "CN=limited,OU=members,O=lienthong sandbox,C=VN"
 rate_limit = { per_minute = 1, burst = 3 }
 "#;
 
+/// The procedures dossier tests file for: code, name, processing time.
+pub const PROCEDURES: [(&str, &str, &str); 2] = [
+    (
+        "1.009999",
+        "Thủ tục mẫu cấp giấy xác nhận thử nghiệm",
+        "10d",
+    ),
+    ("1.009998", "Thủ tục mẫu cấp giấy phép thử nghiệm", "15d"),
+];
+
+/// Configuration for dossier tests: the shipped calendar and dialects, and [`PROCEDURES`].
+pub fn dossiers_toml() -> String {
+    let repo = env!("CARGO_MANIFEST_DIR");
+    let mut t = format!(
+        "[calendar]\ndir = \"{repo}/config/calendar\"\n\n[dossiers]\ndialects_dir = \"{repo}/adapters/dialects\"\n"
+    );
+    for (code, name, time) in PROCEDURES {
+        t += &format!(
+            "\n[[dossiers.procedures]]\ncode = \"{code}\"\nname = \"{name}\"\nprocessing_time = \"{time}\"\n"
+        );
+    }
+    t
+}
+
 /// The store backend a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {

@@ -1,5 +1,5 @@
-//! One-stop-shop installations for the dossier tests: the calendar and dialect directories of
-//! the repository, two procedures, and three members (OpenCPS-style `motcua`, iGate-style
+//! One-stop-shop installations for the dossier tests: [`super::dossiers_toml`] (calendar,
+//! dialects, procedures) and three members (OpenCPS-style `motcua`, iGate-style
 //! `dvctt`, canonical `canon`); the sample bodies under `tests/data/dossiers/`.
 #![allow(dead_code)]
 
@@ -16,22 +16,7 @@ pub fn repo(p: &str) -> String {
 pub fn extra() -> String {
     format!(
         r#"
-[calendar]
-dir = "{calendar}"
-
-[dossiers]
-dialects_dir = "{dialects}"
-
-[[dossiers.procedures]]
-code = "1.009999"
-name = "Thủ tục mẫu cấp giấy xác nhận thử nghiệm"
-processing_time = "10d"
-
-[[dossiers.procedures]]
-code = "1.009998"
-name = "Thủ tục mẫu cấp giấy phép thử nghiệm"
-processing_time = "15d"
-
+{dossiers}
 [[members]]
 id = "motcua"
 name = "Một cửa tỉnh Ví Dụ (OpenCPS)"
@@ -58,8 +43,7 @@ organs = ["H99.22"]
 services = ["dossiers"]
 cert_subject = "CN=canon,OU=members,O=lienthong sandbox,C=VN"
 "#,
-        calendar = repo("config/calendar"),
-        dialects = repo("adapters/dialects"),
+        dossiers = super::dossiers_toml(),
     )
 }
 

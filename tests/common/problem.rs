@@ -55,3 +55,20 @@ pub async fn problem(resp: reqwest::Response, status: StatusCode, code: &str) ->
     assert!(body["request_id"].as_str().is_some_and(|d| !d.is_empty()));
     body
 }
+
+/// `GET url` refused with 400 `code`, naming the query parameter `field` in `field` and in the
+/// detail.
+#[allow(dead_code)] // not every test file that includes this module uses it
+pub async fn refused_query(
+    client: &reqwest::Client,
+    url: String,
+    code: &str,
+    field: &str,
+) -> Value {
+    let resp = client.get(&url).send().await.unwrap();
+    let body = problem(resp, StatusCode::BAD_REQUEST, code).await;
+    assert_eq!(body["field"], field, "{url}: {body}");
+    let detail = body["detail"].as_str().unwrap();
+    assert!(detail.contains(&format!("\"{field}\"")), "{url}: {detail}");
+    body
+}
