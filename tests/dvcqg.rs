@@ -475,3 +475,68 @@ async fn faults_and_a_restart_lose_no_step_and_keep_sync_before_progress(db: Db)
     let out = g.cli(&["audit", "verify"]);
     assert!(out.status.success(), "{out:?}");
 }
+
+both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn a_dead_job_holds_its_dossier_back_until_an_operator_requeues_it);
+async fn a_dead_job_holds_its_dossier_back_until_an_operator_requeues_it(db: Db) {
+    let sim = PortalSim::start(3600);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = common::write_config(&db, dir.path(), &(extra() + &sim.config("")));
+    let budget = (
+        "LIENTHONG_ADAPTERS__DVCQG__RETRY__MAX_ATTEMPTS".to_owned(),
+        "3".to_owned(),
+    );
+    let g = Gateway::spawn_env(dir.path(), &cfg, vec![budget]);
+    // The portal refuses the first three syncs: the budget is spent on the filing's job.
+    sim.post(
+        "/_sim/faults",
+        &json!([{"service": "DongBoHoSoMC", "error_code": 9, "times": 3}]),
+    )
+    .await;
+    let m = Member::new(&g, "motcua");
+    m.must("/v1/dossiers", &sample("opencps-dossier.json"))
+        .await;
+    let path = format!("/v1/dossiers/{OPENCPS_CODE}/events");
+    m.must(&path, &opencps_step(OPENCPS_CODE, "4", "20260303143000"))
+        .await;
+    let dead_jobs = || {
+        let out = g.cli(&["portal", "jobs", "--stage", "dead"]);
+        let text = String::from_utf8(out.stdout).unwrap();
+        text.lines().map(str::to_owned).collect::<Vec<_>>()
+    };
+    wait_for("the filing's job dead", || {
+        let found = !dead_jobs().is_empty();
+        async move { found }
+    })
+    .await;
+    let dead = dead_jobs();
+    let job: Value = serde_json::from_str(&dead[0]).unwrap();
+    assert_eq!(job["dossier"], OPENCPS_CODE);
+    assert_eq!(job["seq"], 1);
+    assert_eq!(job["attempts"], 3);
+    assert!(
+        job["last_error"].as_str().unwrap().contains("error_code 9"),
+        "{job}"
+    );
+    // The later step waits: nothing about the dossier reaches the portal meanwhile.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(sim.progress(OPENCPS_CODE).await, Vec::<String>::new());
+    let out = g.cli(&["portal", "jobs", "--stage", "sync"]);
+    let waiting = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(waiting.lines().count(), 1, "{waiting}");
+    assert!(waiting.contains("\"seq\":2"), "{waiting}");
+
+    let out = g.cli(&["portal", "retry", "--dead"]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        "re-queued 1 dead job"
+    );
+    wait_for("both steps at the portal", || async {
+        progress_is(&sim, OPENCPS_CODE, &["2", "4"]).await
+    })
+    .await;
+    assert_sync_before_progress(&sim.journal().await);
+    assert_eq!(sim.violations().await, Vec::<String>::new());
+    let out = g.cli(&["audit", "verify"]);
+    assert!(out.status.success(), "{out:?}");
+}

@@ -75,6 +75,30 @@ pub enum Command {
     /// tests and demonstrations; the sandbox starts them itself)
     #[command(subcommand)]
     Sim(SimCommand),
+    /// Jobs for the national public service portal (DVCQG): list them, re-queue dead ones
+    #[command(subcommand)]
+    Portal(PortalCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PortalCommand {
+    /// Portal jobs, newest first (one JSON object per line)
+    Jobs {
+        /// Only this stage: sync, progress, done, dead
+        #[arg(long)]
+        stage: Option<String>,
+        #[arg(short = 'n', long, default_value_t = 50)]
+        count: i64,
+    },
+    /// Re-queue dead jobs: the given job ids, or with --dead every dead job (optionally only
+    /// those of --dossier); each starts again from its sync
+    Retry {
+        ids: Vec<i64>,
+        #[arg(long, conflicts_with = "ids")]
+        dead: bool,
+        #[arg(long, requires = "dead")]
+        dossier: Option<String>,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -338,6 +362,13 @@ pub fn run(cli: Cli) -> ExitCode {
         Command::Verify(args) => crate::verify_cmd::run(&args),
         Command::Calendar(cmd) => calendar::run(&cli.global, cmd),
         Command::Sim(cmd) => runtime().block_on(sim_cmd(cmd)),
+        Command::Portal(cmd) => {
+            let c = match load(&cli.global) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            runtime().block_on(portal_cmd(&c, cmd))
+        }
         Command::Deliveries(cmd) => {
             let c = match load(&cli.global) {
                 Ok(c) => c,
@@ -410,6 +441,36 @@ async fn open_store(c: &Config) -> Result<Store, ExitCode> {
     })
 }
 
+/// Print list rows (one JSON object per line), or the error.
+fn print_rows(rows: Result<Vec<serde_json::Value>, sqlx::Error>) -> ExitCode {
+    match rows {
+        Ok(rows) => {
+            for r in rows {
+                println!("{r}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Print how many dead items were re-queued, or the error.
+fn print_requeued(n: Result<u64, sqlx::Error>, what: (&str, &str)) -> ExitCode {
+    match n {
+        Ok(n) => {
+            println!("re-queued {n} dead {}", if n == 1 { what.0 } else { what.1 });
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn deliveries_cmd(c: &Config, cmd: DeliveriesCommand) -> ExitCode {
     use crate::delivery::admin;
     let store = match open_store(c).await {
@@ -418,34 +479,36 @@ async fn deliveries_cmd(c: &Config, cmd: DeliveriesCommand) -> ExitCode {
     };
     match cmd {
         DeliveriesCommand::List { state, count } => {
-            match admin::list(&store, state.as_deref(), count).await {
-                Ok(rows) => {
-                    for r in rows {
-                        println!("{r}");
-                    }
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            print_rows(admin::list(&store, state.as_deref(), count).await)
         }
         DeliveriesCommand::Retry { ids, dead, member } => {
             if ids.is_empty() && !dead {
                 eprintln!("error: give delivery ids, or --dead to re-queue every dead letter");
                 return ExitCode::from(2);
             }
-            match admin::retry(&store, &ids, member.as_deref()).await {
-                Ok(n) => {
-                    println!("re-queued {n} dead deliver{}", if n == 1 { "y" } else { "ies" });
-                    ExitCode::SUCCESS
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    ExitCode::FAILURE
-                }
+            let n = admin::retry(&store, &ids, member.as_deref()).await;
+            print_requeued(n, ("delivery", "deliveries"))
+        }
+    }
+}
+
+async fn portal_cmd(c: &Config, cmd: PortalCommand) -> ExitCode {
+    use crate::portal::admin;
+    let store = match open_store(c).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match cmd {
+        PortalCommand::Jobs { stage, count } => {
+            print_rows(admin::list(&store, stage.as_deref(), count).await)
+        }
+        PortalCommand::Retry { ids, dead, dossier } => {
+            if ids.is_empty() && !dead {
+                eprintln!("error: give job ids, or --dead to re-queue every dead job");
+                return ExitCode::from(2);
             }
+            let n = admin::retry(&store, &ids, dossier.as_deref()).await;
+            print_requeued(n, ("job", "jobs"))
         }
     }
 }

@@ -9,6 +9,7 @@
 //! [`online`]: the portal's online dossiers, polled and handed to the installation of the
 //! receiving organ.
 
+pub mod admin;
 pub mod online;
 
 use crate::audit::{self, Event};
