@@ -157,6 +157,25 @@ async fn opencps_client_files_a_dossier_and_moves_it_2_4_9_10(db: Db) {
     assert_eq!(h["handler"], "Nguyễn Văn Xử Lý");
     assert_eq!(h["previous_status"], 2);
 
+    // The desk retries its last step (its answer was lost): the step already recorded, 200.
+    let last = json!({
+        "MaHoSo": OPENCPS_CODE, "NguoiXuLy": "Nguyễn Văn Xử Lý", "ChucDanh": "Chuyên viên",
+        "ThoiDiemXuLy": "20260316090000", "PhongBanXuLy": "Phòng Thử nghiệm", "NoiDungXuLy": "Xử lý",
+        "TrangThai": "10", "NgayBatDau": "20260302091500", "NgayKetThucTheoQuyDinh": "20260316091500"
+    });
+    let retried = json_of(c.event(OPENCPS_CODE, &last).await, StatusCode::OK).await;
+    assert_eq!(retried["seq"], 4, "{retried}");
+    assert_eq!(retried["again"], true);
+    // The same status at the same time with other details is a change, and 10 → 10 is not one.
+    let other = with(&last, |v| v["NoiDungXuLy"] = json!("Trả kết quả lần hai"));
+    refused(
+        c.event(OPENCPS_CODE, &other).await,
+        StatusCode::CONFLICT,
+        "status_transition_not_allowed",
+        "TrangThai",
+    )
+    .await;
+
     // 10 is final.
     let again = json!({"MaHoSo": OPENCPS_CODE, "TrangThai": "4", "ThoiDiemXuLy": "20260317080000"});
     refused(

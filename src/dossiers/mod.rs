@@ -515,13 +515,44 @@ impl Dossiers {
         }
         let from = DossierStatus::from_code(row.try_get("status")?)
             .ok_or_else(|| TxError::Store(format!("dossier {code}: stored status out of range")))?;
+        let last: i64 = row.try_get("last_seq")?;
+        let detail = json!({
+            "handler": c.handler,
+            "handler_title": c.handler_title,
+            "department": c.department,
+            "note": c.note,
+        });
+        // The same change again (a desk retrying after a lost answer): answered with the step
+        // already recorded, nothing new.
+        let prev = sqlx::query(
+            "SELECT status, previous_status, at, detail FROM dossier_events WHERE dossier_code = $1 AND seq = $2",
+        )
+        .bind(code.to_owned())
+        .bind(last)
+        .fetch_one(&mut **tx)
+        .await?;
+        let same = prev.try_get::<i64, _>("status")? == i64::from(c.status.code())
+            && prev.try_get::<i64, _>("at")? == ms(&c.at)
+            && serde_json::from_str::<Value>(&prev.try_get::<String, _>("detail")?).ok()
+                == Some(detail.clone());
+        if same {
+            let events: Vec<&Event> = allow.iter().map(|a| &a.event).collect();
+            audit::append_all_in(tx, self.store.backend(), &events).await?;
+            return Ok(json!({
+                "code": code,
+                "seq": last,
+                "status": c.status.code(),
+                "previous_status": prev.try_get::<Option<i64>, _>("previous_status")?,
+                "at": instant::format(&c.at),
+                "again": true,
+            }));
+        }
         if !from.may_move_to(c.status) {
             return Err(TxError::Refused(Rejection::new(
                 "status",
                 Why::Transition { from, to: c.status },
             )));
         }
-        let last: i64 = row.try_get("last_seq")?;
         let seq = last + 1;
         let at = ms(&c.at);
         let recorded = ms(&now());
@@ -544,12 +575,6 @@ impl Dossiers {
                 Why::Changed(code.to_owned()),
             )));
         }
-        let detail = json!({
-            "handler": c.handler,
-            "handler_title": c.handler_title,
-            "department": c.department,
-            "note": c.note,
-        });
         insert_history(
             tx,
             code,

@@ -51,7 +51,8 @@ pub async fn file(
 }
 
 /// `POST /v1/dossiers/{code}/events`: a status change, refused unless the transition table
-/// allows it.
+/// allows it; the same change again (status, time and details) answers `200` with the step
+/// already recorded.
 pub async fn change_status(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -73,7 +74,12 @@ pub async fn change_status(
         )
         .await
         .map_err(|p| p.with_request_id(&rid.0))?;
-    Ok((StatusCode::CREATED, location(&code), Json(change)).into_response())
+    let status = if change["again"] == true {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, location(&code), Json(change)).into_response())
 }
 
 /// `GET /v1/dossiers/{code}`.
@@ -102,7 +108,9 @@ pub async fn inbox(
     let limit = super::edocs::query_int(&q, "limit", &rid)?
         .unwrap_or(100)
         .clamp(1, 1000);
-    let after = super::edocs::query_int(&q, "after", &rid)?.unwrap_or(0).max(0);
+    let after = super::edocs::query_int(&q, "after", &rid)?
+        .unwrap_or(0)
+        .max(0);
     state
         .dossiers
         .inbox(&caller.member, after, limit)
