@@ -16,6 +16,7 @@ pub mod http;
 pub mod members;
 pub mod pki;
 pub mod portal;
+pub mod queue;
 pub mod routing;
 pub mod server;
 pub mod store;

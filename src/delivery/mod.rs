@@ -19,7 +19,7 @@ use std::time::Duration;
 
 /// A claimed delivery.
 #[derive(Debug)]
-struct Job {
+pub struct Job {
     id: i64,
     edoc_id: i64,
     member: String,
@@ -61,47 +61,12 @@ impl Deliverer {
     }
 
     /// Run until `shutdown` turns true.
-    pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        let sem = Arc::new(tokio::sync::Semaphore::new(self.ex.cfg.workers));
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let free = sem.available_permits();
-            let jobs = if free > 0 {
-                match self.claim(free as i64).await {
-                    Ok(j) => j,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "delivery: claim failed");
-                        Vec::new()
-                    }
-                }
-            } else {
-                Vec::new()
-            };
-            let idle = jobs.is_empty();
-            for job in jobs {
-                let Ok(permit) = sem.clone().acquire_owned().await else {
-                    return;
-                };
-                let me = self.clone();
-                tokio::spawn(async move {
-                    me.attempt(job).await;
-                    drop(permit);
-                    me.ex.wake.notify_one();
-                });
-            }
-            if idle {
-                tokio::select! {
-                    _ = self.ex.wake.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
-        }
+    pub async fn run(self: Arc<Self>, shutdown: tokio::sync::watch::Receiver<bool>) {
+        let workers = self.ex.cfg.workers;
+        crate::queue::run(self, workers, shutdown).await
     }
 
-    async fn claim(&self, n: i64) -> Result<Vec<Job>, sqlx::Error> {
+    async fn claim_due(&self, n: i64) -> Result<Vec<Job>, sqlx::Error> {
         let store = &self.ex.store;
         let now = now_ms();
         let lease_until = now + self.ex.cfg.lease_secs as i64 * 1000;
@@ -175,7 +140,7 @@ impl Deliverer {
         }
     }
 
-    async fn attempt(&self, job: Job) {
+    async fn attempt_push(&self, job: Job) {
         let outcome = self.push(&job).await;
         let now = now_ms();
         let retry = &self.ex.cfg.retry;
@@ -262,6 +227,23 @@ impl Deliverer {
             Ok(_) => tracing::info!(delivery = job.id, "delivery: lease lost; another node owns it"),
             Err(e) => tracing::warn!(delivery = job.id, error = %e, "delivery: cannot record outcome"),
         }
+    }
+}
+
+impl crate::queue::Queue for Deliverer {
+    type Job = Job;
+    const NAME: &'static str = "delivery";
+
+    async fn claim(&self, n: i64) -> Result<Vec<Job>, sqlx::Error> {
+        self.claim_due(n).await
+    }
+
+    async fn attempt(&self, job: Job) {
+        self.attempt_push(job).await
+    }
+
+    fn wake(&self) -> &tokio::sync::Notify {
+        &self.ex.wake
     }
 }
 

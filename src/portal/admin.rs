@@ -2,8 +2,6 @@
 //! dead jobs once the cause is fixed (a re-queued job starts again from its sync, which the
 //! portal takes as an update). Running gateways pick them up within their poll interval.
 
-use crate::audit::{self, Event};
-use crate::edocs::now_ms;
 use crate::store::Store;
 use serde_json::{json, Value};
 use sqlx::Row;
@@ -40,44 +38,14 @@ pub async fn list(
 /// Re-queue dead jobs: the given ids, or every dead one (optionally of one dossier). Returns
 /// how many. Audited.
 pub async fn retry(store: &Store, ids: &[i64], dossier: Option<&str>) -> Result<u64, sqlx::Error> {
-    const SET: &str = "UPDATE portal_jobs SET stage = 'sync', attempts = 0, next_attempt_at = $1, created_at = $1, lease_owner = NULL, lease_until = NULL WHERE stage = 'dead'";
-    let _w = store.writer().await;
-    let mut tx = store.begin_serial().await?;
-    let now = now_ms();
-    let mut n = 0;
-    if ids.is_empty() {
-        let sql = format!("{SET} AND ($2 = '' OR dossier_code = $2)");
-        n += sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now)
-            .bind(dossier.unwrap_or(""))
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-    } else {
-        let sql = format!("{SET} AND id = $2");
-        for id in ids {
-            n += sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(now)
-                .bind(*id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        }
-    }
-    audit::append_in(
-        &mut tx,
-        store.backend(),
-        &Event {
-            kind: "system",
-            actor: "operator".into(),
-            action: "portal.retry".into(),
-            outcome: format!("requeued:{n}"),
-            request_id: "-".into(),
-            detail: json!({ "ids": ids, "dossier": dossier }),
-        },
+    crate::queue::requeue(
+        store,
+        "UPDATE portal_jobs SET stage = 'sync', attempts = 0, next_attempt_at = $1, created_at = $1, lease_owner = NULL, lease_until = NULL WHERE stage = 'dead'",
+        "dossier_code",
+        ids,
+        dossier,
+        "portal.retry",
+        json!({ "ids": ids, "dossier": dossier }),
     )
     .await
-    .map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
-    tx.commit().await?;
-    Ok(n)
 }

@@ -43,7 +43,7 @@ pub async fn enqueue_in(tx: &mut Tx, code: &str, seq: i64, now: i64) -> Result<(
 
 /// A claimed job.
 #[derive(Debug)]
-struct Job {
+pub struct Job {
     id: i64,
     code: String,
     seq: i64,
@@ -118,45 +118,13 @@ impl Portal {
     }
 
     /// Run until `shutdown` turns true.
-    pub async fn run(self: Arc<Self>, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        let sem = Arc::new(tokio::sync::Semaphore::new(self.cfg.workers));
-        loop {
-            if *shutdown.borrow() {
-                break;
-            }
-            let free = sem.available_permits();
-            let jobs = if free > 0 {
-                self.claim(free as i64).await.unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "dvcqg: claim failed");
-                    Vec::new()
-                })
-            } else {
-                Vec::new()
-            };
-            let idle = jobs.is_empty();
-            for job in jobs {
-                let Ok(permit) = sem.clone().acquire_owned().await else {
-                    return;
-                };
-                let me = self.clone();
-                tokio::spawn(async move {
-                    me.attempt(job).await;
-                    drop(permit);
-                    me.wake.notify_one();
-                });
-            }
-            if idle {
-                tokio::select! {
-                    _ = self.wake.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_millis(250)) => {}
-                    _ = shutdown.changed() => {}
-                }
-            }
-        }
+    pub async fn run(self: Arc<Self>, shutdown: tokio::sync::watch::Receiver<bool>) {
+        let workers = self.cfg.workers;
+        crate::queue::run(self, workers, shutdown).await
     }
 
     /// Claim up to `n` due jobs, each the first unfinished job of its dossier.
-    async fn claim(&self, n: i64) -> Result<Vec<Job>, sqlx::Error> {
+    async fn claim_due(&self, n: i64) -> Result<Vec<Job>, sqlx::Error> {
         let now = now_ms();
         let lease_until = now + self.cfg.lease_secs as i64 * 1000;
         // Only a backend-chosen constant is spliced in; values are bound.
@@ -328,7 +296,7 @@ impl Portal {
         self.client.progress(&s.organ, &[step]).await
     }
 
-    async fn attempt(&self, job: Job) {
+    async fn attempt_job(&self, job: Job) {
         let outcome = self.work(&job).await;
         let now = now_ms();
         let retry = &self.cfg.retry;
@@ -416,6 +384,23 @@ impl Portal {
         }
         tx.commit().await?;
         Ok(n)
+    }
+}
+
+impl crate::queue::Queue for Portal {
+    type Job = Job;
+    const NAME: &'static str = "dvcqg";
+
+    async fn claim(&self, n: i64) -> Result<Vec<Job>, sqlx::Error> {
+        self.claim_due(n).await
+    }
+
+    async fn attempt(&self, job: Job) {
+        self.attempt_job(job).await
+    }
+
+    fn wake(&self) -> &Notify {
+        &self.wake
     }
 }
 
