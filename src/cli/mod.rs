@@ -71,6 +71,16 @@ pub enum Command {
     /// days (`calendar year`)
     #[command(subcommand)]
     Calendar(calendar::CalendarCommand),
+    /// Simulators of national systems, for the sandbox and tests (`sim population`)
+    #[command(subcommand)]
+    Sim(SimCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SimCommand {
+    /// The national population database's citizen lookup (037): prints its URL, runs until
+    /// Ctrl-C. Faults on demand: POST /_sim/faults (see adapters/population)
+    Population(lienthong_population::SimArgs),
 }
 
 #[derive(Args, Debug)]
@@ -312,6 +322,13 @@ pub fn run(cli: Cli) -> ExitCode {
         }
         Command::Verify(args) => crate::verify_cmd::run(&args),
         Command::Calendar(cmd) => calendar::run(&cli.global, cmd),
+        Command::Sim(SimCommand::Population(args)) => match runtime().block_on(args.run()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: population simulator: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Command::Deliveries(cmd) => {
             let c = match load(&cli.global) {
                 Ok(c) => c,
