@@ -138,6 +138,10 @@ pub struct Client {
 
 impl Client {
     pub fn new(settings: Settings) -> Result<Client, String> {
+        // reqwest needs a process-wide rustls provider; the gateway installs ring already.
+        if rustls::crypto::CryptoProvider::get_default().is_none() {
+            let _ = rustls::crypto::ring::default_provider().install_default();
+        }
         let http = reqwest::Client::builder()
             .connect_timeout(settings.connect_timeout)
             .timeout(settings.timeout)
