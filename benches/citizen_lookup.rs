@@ -63,15 +63,31 @@ fn median(v: &mut [f64]) -> f64 {
 /// The simulator as its own process; its endpoint URL.
 fn start_sim() -> (Child, String) {
     let mut sim = Command::new(BIN)
-        .args(["sim", "population", "--listen", "127.0.0.1:0", "--latency-ms", "0"])
-        .args(["--username", "bench", "--secret", SECRET, "--client-id", "VN/GOV/H99/BENCH"])
+        .args([
+            "sim",
+            "population",
+            "--listen",
+            "127.0.0.1:0",
+            "--latency-ms",
+            "0",
+        ])
+        .args([
+            "--username",
+            "bench",
+            "--secret",
+            SECRET,
+            "--client-id",
+            "VN/GOV/H99/BENCH",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     use std::io::BufRead;
     let mut line = String::new();
-    std::io::BufReader::new(sim.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    std::io::BufReader::new(sim.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let url = line.trim().rsplit(' ').next().unwrap().to_owned();
     assert!(url.starts_with("http://"), "{line}");
     (sim, url)
@@ -113,7 +129,12 @@ rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
 
     // Questions about real (synthetic) people: half full dates, half years.
     let pop = Population::generate(37, 5000);
-    let people: Vec<_> = pop.people.iter().filter(|c| c.id_number.starts_with("099")).take(1000).collect();
+    let people: Vec<_> = pop
+        .people
+        .iter()
+        .filter(|c| c.id_number.starts_with("099"))
+        .take(1000)
+        .collect();
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
         people
             .iter()
@@ -141,7 +162,9 @@ rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
                 id_number: c.id_number.clone(),
                 full_name: c.full_name.clone(),
                 birth: if i % 2 == 0 {
-                    Birth::Date(chrono::NaiveDate::parse_from_str(&c.birth_date, "%Y-%m-%d").unwrap())
+                    Birth::Date(
+                        chrono::NaiveDate::parse_from_str(&c.birth_date, "%Y-%m-%d").unwrap(),
+                    )
                 } else {
                     Birth::Year(c.birth_date[..4].parse().unwrap())
                 },
@@ -149,7 +172,10 @@ rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
             .collect(),
     );
 
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let direct = Arc::new(
         Client::new(Settings {
             base_url: sim_url.clone(),
@@ -177,7 +203,10 @@ rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
             async move {
                 let mut q = q[i % q.len()].clone();
                 q.request_id = client::request_id();
-                matches!(c.lookup(&q).await, Ok(lienthong_population::LookupAnswer::Match(_)))
+                matches!(
+                    c.lookup(&q).await,
+                    Ok(lienthong_population::LookupAnswer::Match(_))
+                )
             }
         })
     };
@@ -186,7 +215,13 @@ rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
         Arc::new(move |i: usize| {
             let (h, b, u) = (h.clone(), b.clone(), u.clone());
             async move {
-                let Ok(r) = h.post(&u).header("content-type", "application/json").body(b[i % b.len()].clone()).send().await else {
+                let Ok(r) = h
+                    .post(&u)
+                    .header("content-type", "application/json")
+                    .body(b[i % b.len()].clone())
+                    .send()
+                    .await
+                else {
                     return false;
                 };
                 let ok = r.status().is_success();
@@ -207,7 +242,10 @@ rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
     let (gw_pid, sim_pid) = (gw.id(), sim.id());
     let (mut gw_cpu, mut sim_cpu, mut gw_n) = (0.0, 0.0, 0usize);
     let (mut d50, mut d99, mut g50, mut g99) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    println!("{:>5}  {:>12} {:>12}  {:>12} {:>12}", "round", "direct p50", "direct p99", "gateway p50", "gateway p99");
+    println!(
+        "{:>5}  {:>12} {:>12}  {:>12} {:>12}",
+        "round", "direct p50", "direct p99", "gateway p50", "gateway p99"
+    );
     for r in 0..rounds {
         let mut row = [0.0; 4];
         for leg in [r % 2, 1 - r % 2] {
@@ -222,22 +260,46 @@ rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
                 sim_cpu += cpu_secs(sim_pid) - s0;
                 gw_n += lookups;
             }
-            assert_eq!(bad, 0, "{} lookups failed", if leg == 0 { "direct" } else { "gateway" });
+            assert_eq!(
+                bad,
+                0,
+                "{} lookups failed",
+                if leg == 0 { "direct" } else { "gateway" }
+            );
             row[leg * 2] = pct(&mut lat, 0.5);
             row[leg * 2 + 1] = pct(&mut lat, 0.99);
         }
-        println!("{r:>5}  {:>9.3} ms {:>9.3} ms  {:>9.3} ms {:>9.3} ms", row[0], row[1], row[2], row[3]);
+        println!(
+            "{r:>5}  {:>9.3} ms {:>9.3} ms  {:>9.3} ms {:>9.3} ms",
+            row[0], row[1], row[2], row[3]
+        );
         d50.push(row[0]);
         d99.push(row[1]);
         g50.push(row[2]);
         g99.push(row[3]);
     }
-    let (d50, d99, g50, g99) = (median(&mut d50), median(&mut d99), median(&mut g50), median(&mut g99));
+    let (d50, d99, g50, g99) = (
+        median(&mut d50),
+        median(&mut d99),
+        median(&mut g50),
+        median(&mut g99),
+    );
     println!();
     println!("{:<24} {:>10} {:>10}", "median of rounds", "p50", "p99");
-    println!("{:<24} {:>7.3} ms {:>7.3} ms", "direct to simulator", d50, d99);
-    println!("{:<24} {:>7.3} ms {:>7.3} ms", "through the gateway", g50, g99);
-    println!("{:<24} {:>7.3} ms {:>7.3} ms", "added by the gateway", g50 - d50, g99 - d99);
+    println!(
+        "{:<24} {:>7.3} ms {:>7.3} ms",
+        "direct to simulator", d50, d99
+    );
+    println!(
+        "{:<24} {:>7.3} ms {:>7.3} ms",
+        "through the gateway", g50, g99
+    );
+    println!(
+        "{:<24} {:>7.3} ms {:>7.3} ms",
+        "added by the gateway",
+        g50 - d50,
+        g99 - d99
+    );
     println!(
         "CPU per lookup through the gateway: gateway {:.0} µs, simulator {:.0} µs (2 cores shared with the load generator)",
         gw_cpu / gw_n as f64 * 1e6,

@@ -63,7 +63,8 @@ impl Cache {
         }
     }
 
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.inner.lock().map(|g| g.map.len()).unwrap_or(0)
     }
 

@@ -1,6 +1,6 @@
 //! `/v1/citizens/lookup`: a verified-match lookup in the national population database.
 
-use crate::edge::body_limit::{read_body, BodyLimit};
+use crate::edge::body_limit::BodyLimit;
 use crate::edge::guard::PendingAllow;
 use crate::edge::{AppState, Caller, Problem, RequestId};
 use axum::body::Body;
@@ -20,8 +20,7 @@ pub async fn lookup(
     limit: Option<Extension<BodyLimit>>,
     body: Body,
 ) -> Result<Response, Problem> {
-    let limit = limit.map(|l| l.0).unwrap_or(BodyLimit(1 << 20));
-    let bytes = read_body(body, limit, &rid.0).await?;
+    let bytes = super::dossiers::bytes(body, limit, &rid).await?;
     let answer = state
         .citizens
         .lookup(&caller.member, &bytes, &rid.0, allow.map(|a| a.0))

@@ -293,11 +293,7 @@ pub fn member_toml(id: &str, kind: &str, organs: &[&str], extra: &str) -> String
 
 /// An HTTPS client presenting `pki/members/<member>`.
 pub fn client(pki: &Path, member: &str) -> reqwest::Client {
-    let cfg = super::client_config(
-        pki,
-        Some(pki.join("members").join(member)),
-        &[b"h2", b"http/1.1"],
-    );
+    let cfg = super::client_config(pki, Some(pki.join("members").join(member)), &[b"h2", b"http/1.1"]);
     reqwest::Client::builder()
         .tls_backend_preconfigured(cfg)
         .build()
@@ -332,10 +328,7 @@ where
 {
     let start = std::time::Instant::now();
     while !f().await {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
+        assert!(start.elapsed() < std::time::Duration::from_secs(30), "timed out waiting for {what}");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
@@ -353,9 +346,5 @@ pub fn assert_xmlsec_verifies(dir: &Path, pki: &Path, name: &str, bytes: &[u8], 
         .arg(&file)
         .output()
         .expect("xmlsec1");
-    assert!(
-        out.status.success(),
-        "{what}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{what}: {}", String::from_utf8_lossy(&out.stderr));
 }

@@ -11,14 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// `(DocumentId, signed package)` from `from` to `to`, numbered `0/<tag>` … `n-1/<tag>`.
-pub fn signed_packages(
-    pki: &Path,
-    member: &str,
-    from: &str,
-    to: &[&str],
-    tag: &str,
-    n: usize,
-) -> Vec<(String, Vec<u8>)> {
+pub fn signed_packages(pki: &Path, member: &str, from: &str, to: &[&str], tag: &str, n: usize) -> Vec<(String, Vec<u8>)> {
     (0..n)
         .map(|i| {
             let number = format!("{i}/{tag}");
@@ -61,12 +54,7 @@ pub struct Answers {
 impl Submission {
     /// `senders` concurrent senders POSTing `packages` to `urls` (…/v1/edocs), spread over them;
     /// a sender whose request fails or gets 5xx resubmits to the next one.
-    pub fn start(
-        client: reqwest::Client,
-        urls: Vec<String>,
-        packages: Vec<(String, Vec<u8>)>,
-        senders: usize,
-    ) -> Submission {
+    pub fn start(client: reqwest::Client, urls: Vec<String>, packages: Vec<(String, Vec<u8>)>, senders: usize) -> Submission {
         let mut s = Submission {
             packages: Arc::new(packages),
             next: Default::default(),
@@ -110,12 +98,7 @@ impl Submission {
                                 // Cut off mid-answer: resubmit.
                                 if let Ok(v) = r.json::<serde_json::Value>().await {
                                     let id = v["id"].as_i64().unwrap();
-                                    answers
-                                        .lock()
-                                        .unwrap()
-                                        .entry(doc_id.clone())
-                                        .or_default()
-                                        .insert(id);
+                                    answers.lock().unwrap().entry(doc_id.clone()).or_default().insert(id);
                                     by.lock().unwrap()[turn] += 1;
                                     break;
                                 }
@@ -153,10 +136,7 @@ impl Submission {
         for (doc, ids) in &answers {
             assert_eq!(ids.len(), 1, "{doc} got several ids: {ids:?}");
             let id = *ids.iter().next().unwrap();
-            assert!(
-                accepted.insert(id, doc.clone()).is_none(),
-                "id {id} answered for two packages"
-            );
+            assert!(accepted.insert(id, doc.clone()).is_none(), "id {id} answered for two packages");
         }
         Answers {
             accepted,
@@ -173,11 +153,7 @@ impl Submission {
 
 /// Page through a pull member's whole inbox at `base` (https://host:port); the package ids in
 /// order, after checking each appears once and that they are exactly `accepted`.
-pub async fn pull_inbox_once_each(
-    client: &reqwest::Client,
-    base: &str,
-    accepted: &BTreeMap<i64, String>,
-) -> usize {
+pub async fn pull_inbox_once_each(client: &reqwest::Client, base: &str, accepted: &BTreeMap<i64, String>) -> usize {
     let mut inbox: Vec<i64> = Vec::new();
     let mut after = 0;
     loop {
@@ -204,11 +180,7 @@ pub async fn pull_inbox_once_each(
 
 /// Wait (up to two minutes) until a push receiver has every accepted id; check it got no
 /// other and that a sample carries the signed bytes. Returns (pushes, distinct ids).
-pub async fn pushed_once_each(
-    receiver: &PushReceiver,
-    accepted: &BTreeMap<i64, String>,
-    packages: &[(String, Vec<u8>)],
-) -> (usize, usize) {
+pub async fn pushed_once_each(receiver: &PushReceiver, accepted: &BTreeMap<i64, String>, packages: &[(String, Vec<u8>)]) -> (usize, usize) {
     let deadline = Instant::now() + Duration::from_secs(120);
     let (pushed, distinct) = loop {
         let (pushed, distinct) = {
@@ -226,11 +198,7 @@ pub async fn pushed_once_each(
     let got = receiver.got.lock().unwrap();
     for (id, body) in got.iter().take(50) {
         let doc = &accepted[&id.parse::<i64>().unwrap()];
-        assert_eq!(
-            &body,
-            by_doc.get(doc).unwrap(),
-            "pushed bytes differ for {doc}"
-        );
+        assert_eq!(&body, by_doc.get(doc).unwrap(), "pushed bytes differ for {doc}");
     }
     (pushed, distinct.len())
 }

@@ -112,16 +112,9 @@ impl Drop for Db {
             .databases()
             .iter()
             .filter(|db| pg.psql(db, "SELECT to_regclass('audit_log') IS NOT NULL") == "t")
-            .map(|db| {
-                pg.psql(db, "SELECT count(*) FROM audit_log")
-                    .parse::<i64>()
-                    .unwrap_or(0)
-            })
+            .map(|db| pg.psql(db, "SELECT count(*) FROM audit_log").parse::<i64>().unwrap_or(0))
             .sum();
-        assert!(
-            written > 0,
-            "this test ran no gateway on its PostgreSQL databases"
-        );
+        assert!(written > 0, "this test ran no gateway on its PostgreSQL databases");
     }
 }
 
@@ -278,21 +271,11 @@ impl Gateway {
         }
         let text = std::fs::read_to_string(self.config()).unwrap();
         let cfg: toml::Value = toml::from_str(&text).unwrap();
-        match cfg
-            .get("store")
-            .and_then(|s| s.get("url"))
-            .and_then(|u| u.as_str())
-        {
+        match cfg.get("store").and_then(|s| s.get("url")).and_then(|u| u.as_str()) {
             Some(url) => url.to_owned(),
             None => {
-                let data = cfg
-                    .get("data_dir")
-                    .and_then(|d| d.as_str())
-                    .unwrap_or("data");
-                format!(
-                    "sqlite://{}",
-                    self.dir.join(data).join("lienthong.db").display()
-                )
+                let data = cfg.get("data_dir").and_then(|d| d.as_str()).unwrap_or("data");
+                format!("sqlite://{}", self.dir.join(data).join("lienthong.db").display())
             }
         }
     }
