@@ -676,3 +676,45 @@ async fn no_personal_data_at_rest_or_in_logs(db: Db) {
     }
     drop(gw);
 }
+
+#[test]
+fn configuration_mistakes_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        r#"
+[adapters.population]
+simulate = true
+base_url = "https://lgsp.example.vn/dancu/037"
+timeout_ms = 0
+
+[citizens]
+extra_province_codes = ["99"]
+cache = { enabled = true, ttl_secs = 3600 }
+
+[[citizens.purposes]]
+code = "tthc"
+fields = ["full_name", "shoe_size"]
+"#,
+    )
+    .unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .arg("--config")
+        .arg(&cfg)
+        .arg("check-config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    for key in [
+        "adapters.population.simulate",
+        "adapters.population.timeout_ms",
+        "citizens.province_codes",
+        "citizens.cache.ttl_secs",
+        "citizens.purposes[0].fields",
+    ] {
+        assert!(err.contains(key), "{key} not named in:\n{err}");
+    }
+    assert!(err.contains("shoe_size"), "{err}");
+}

@@ -420,6 +420,12 @@ fn validate_citizens(c: &Config, v: &mut Collector<'_>) {
             );
         }
     }
+    if p.simulate && p.base_url.is_some() {
+        v.err(
+            "adapters.population.simulate",
+            "simulate = true would ignore base_url: set simulate = false to call the real service",
+        );
+    }
     if p.secret.is_some() && p.secret_file.is_some() {
         v.err(
             "adapters.population.secret",
