@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod calendar;
+pub mod citizens;
 pub mod cli;
 pub mod config;
 pub mod delivery;

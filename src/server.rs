@@ -57,14 +57,20 @@ pub fn ensure_sandbox_pki(c: &Config) -> Result<bool, dev::DevPkiError> {
 /// Organisation name in the dev PKI's subjects (sandbox members bind to it).
 pub const SANDBOX_ORG: &str = "lienthong sandbox";
 
-/// The token signing key: from configuration, or created once in the data directory.
-fn signing_key(c: &Config) -> Result<Secret, ServeError> {
-    if let Some(src) = &c.oauth.signing_key {
+/// A key from configuration (`key` names the setting), or, when unset, 32 random bytes
+/// created once in `data_dir/file`.
+fn configured_or_created_key(
+    c: &Config,
+    src: Option<&crate::config::SecretSource>,
+    key: &str,
+    file: &str,
+) -> Result<Secret, ServeError> {
+    if let Some(src) = src {
         return src
             .resolve()
-            .map_err(|e| ServeError::Other(format!("oauth.signing_key: {e}")));
+            .map_err(|e| ServeError::Other(format!("{key}: {e}")));
     }
-    let path = c.data_dir.join("oauth-signing.key");
+    let path = c.data_dir.join(file);
     if let Ok(bytes) = std::fs::read(&path) {
         if bytes.len() >= 32 {
             return Ok(Secret::new(bytes));
@@ -139,7 +145,12 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let tls = edge::tls::server_config(&config)?;
     let store = Store::open(&config.store_url(), config.store.max_connections).await?;
     let registry = Arc::new(Registry::from_config(&config).map_err(ServeError::Other)?);
-    let key = signing_key(&config)?;
+    let key = configured_or_created_key(
+        &config,
+        config.oauth.signing_key.as_ref(),
+        "oauth.signing_key",
+        "oauth-signing.key",
+    )?;
     let tokens = TokenIssuer::new(
         key.expose(),
         &config.oauth.issuer,
@@ -176,6 +187,18 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     };
     let dossiers = Arc::new(dossiers);
 
+    let audit_key = configured_or_created_key(
+        &config,
+        config.citizens.audit_key.as_ref(),
+        "citizens.audit_key",
+        "citizens-audit.key",
+    )?;
+    let citizens = Arc::new(
+        crate::citizens::Citizens::start(&config, store.clone(), audit_key)
+            .await
+            .map_err(|e| ServeError::Other(format!("citizen lookup: {e}")))?,
+    );
+
     let config = Arc::new(config);
     let state = AppState {
         inner: Arc::new(Inner {
@@ -187,6 +210,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             exchange,
             calendar,
             dossiers: dossiers.clone(),
+            citizens,
         }),
     };
 

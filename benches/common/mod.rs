@@ -35,6 +35,11 @@ pub fn dev_pki(root: &Path) -> PathBuf {
 /// A gateway configuration at `root/<name>.toml`, data in `root/<name>/`, on `store_url`
 /// (its own SQLite file when `None`).
 pub fn gateway_config(root: &Path, pki: &Path, name: &str, store_url: Option<&str>) -> PathBuf {
+    gateway_config_with(root, pki, name, store_url, &members_toml())
+}
+
+/// The same with other settings and members (`rest`, TOML appended after the common part).
+pub fn gateway_config_with(root: &Path, pki: &Path, name: &str, store_url: Option<&str>, rest: &str) -> PathBuf {
     let cfg = root.join(format!("{name}.toml"));
     let p = |f: &str| format!("{:?}", pki.join(f));
     let store = store_url.map(|u| format!("[store]\nurl = {u:?}\n")).unwrap_or_default();
@@ -42,7 +47,7 @@ pub fn gateway_config(root: &Path, pki: &Path, name: &str, store_url: Option<&st
         &cfg,
         format!(
             "sandbox = false\ndata_dir = {:?}\n{store}[listen]\nmembers = \"127.0.0.1:0\"\noperator = \"127.0.0.1:0\"\n[limits]\nmax_connections = 4096\n[log]\nlevel = \"warn\"\n[tls]\ncert = {}\nkey = {}\nclient_ca = {}\ncrls = [{}]\n[oauth]\nsigning_key = {{ value = \"bench-signing-key-0123456789abcdef-0123456789\" }}\n[trust]\nanchors = [{}]\nintermediates = [{}]\ncrls = [{}]\n{}",
-            root.join(name), p("server.pem"), p("server.key"), p("ca.pem"), p("crl.pem"), p("ca.pem"), p("intermediate.pem"), p("crl.pem"), members_toml()
+            root.join(name), p("server.pem"), p("server.key"), p("ca.pem"), p("crl.pem"), p("ca.pem"), p("intermediate.pem"), p("crl.pem"), rest
         ),
     )
     .unwrap();
@@ -138,6 +143,16 @@ pub async fn load(client: &reqwest::Client, urls: &[String], bodies: Arc<Vec<Vec
         ok += o;
     }
     (started.elapsed().as_secs_f64(), all, ok)
+}
+
+/// CPU time (user + system, seconds) a process has used so far, from /proc (Linux).
+pub fn cpu_secs(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12].iter().filter_map(|&i| f.get(i)?.parse::<f64>().ok()).sum();
+    ticks / 100.0 // USER_HZ is 100 on Linux
 }
 
 pub fn pct(v: &mut [f64], p: f64) -> f64 {

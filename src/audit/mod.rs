@@ -21,7 +21,9 @@ pub struct Event {
     /// `allow`, or `deny:<problem code>`, or an event-specific outcome.
     pub outcome: String,
     pub request_id: String,
-    /// Further facts as a JSON object. Never personal data or secrets.
+    /// Further facts as a JSON object. Never personal data or secrets — with one deliberate
+    /// exception: a citizen lookup records the asking officer's ID (`officer_id`); the citizen
+    /// asked about appears only as a keyed hash.
     pub detail: serde_json::Value,
 }
 

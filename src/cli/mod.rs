@@ -120,6 +120,9 @@ pub enum SimCommand {
         #[arg(long, default_value_t = 401)]
         session_error_code: i64,
     },
+    /// The national population database's citizen lookup (037): prints its URL, runs until
+    /// Ctrl-C. Faults on demand: POST /_sim/faults (see adapters/population)
+    Population(lienthong_population::SimArgs),
 }
 
 #[derive(Args, Debug)]
@@ -388,13 +391,24 @@ pub fn run(cli: Cli) -> ExitCode {
 
 async fn sim_cmd(cmd: SimCommand) -> ExitCode {
     use std::io::Write;
-    let SimCommand::Dvcqg {
-        listen,
-        username,
-        password,
-        session_ttl_secs,
-        session_error_code,
-    } = cmd;
+    let (listen, username, password, session_ttl_secs, session_error_code) = match cmd {
+        SimCommand::Dvcqg {
+            listen,
+            username,
+            password,
+            session_ttl_secs,
+            session_error_code,
+        } => (listen, username, password, session_ttl_secs, session_error_code),
+        SimCommand::Population(args) => {
+            return match args.run().await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: population simulator: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+    };
     let sim = lienthong_dvcqg::Sim::new(lienthong_dvcqg::SimConfig {
         username,
         password,

@@ -36,6 +36,8 @@ pub struct Config {
     pub dossiers: DossiersCfg,
     /// The national and external systems (`[adapters.*]`).
     pub adapters: AdaptersCfg,
+    /// Citizen lookup policy (`[citizens]`): purposes, ID checks, rate limits, cache, audit key.
+    pub citizens: CitizensCfg,
     pub members: Vec<MemberCfg>,
     /// Routes for organs no member owns, tried in order: `[[routes]] organs = ["H41", "*"]`
     /// `member = "axis"` (a peer gateway or a push member).
@@ -162,6 +164,7 @@ impl Default for OnTimeCfg {
 #[serde(default)]
 pub struct AdaptersCfg {
     pub dvcqg: DvcqgCfg,
+    pub population: PopulationCfg,
 }
 
 /// The national public service portal (`[adapters.dvcqg]`): dossiers and their progress go up,
@@ -248,6 +251,151 @@ pub struct ProcedureCfg {
     pub processing_time: String,
     /// This procedure's cut-off (`"HH:MM"` or `"none"`); default `calendar.cutoff`.
     pub cutoff: Option<String>,
+}
+
+
+/// The national population database, citizen lookup "037" (`[adapters.population]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PopulationCfg {
+    /// Start the population simulator inside the gateway on a loopback port and call it. Also
+    /// happens in sandbox mode when `base_url` is not set.
+    pub simulate: bool,
+    /// The service endpoint (SOAP, `POST`), e.g. `https://lgsp.example.vn/dancu/037`.
+    pub base_url: Option<String>,
+    /// Account name (`userName` of the Authorization formula).
+    pub username: String,
+    /// Shared secret (`secretKey`): `{ value | file | env }`; or give `secret_file`.
+    pub secret: Option<SecretSource>,
+    /// File holding the shared secret (same as `secret = { file = … }`).
+    pub secret_file: Option<PathBuf>,
+    /// `url_xacthuc`: the URL string hashed into the Authorization header.
+    pub auth_url: String,
+    /// `X-Road-Client` header.
+    pub client_id: String,
+    /// `ApiKey` header, when the deployment has one.
+    pub api_key: Option<SecretSource>,
+    /// Calling service code (`MaDVC`).
+    pub service_code: String,
+    /// Officer's unit code (`MaDonVi`); default: the calling member's first organ.
+    pub unit_code: Option<String>,
+    pub connect_timeout_ms: u64,
+    /// Whole exchange with the service; past it the member gets 504 `population_timeout`.
+    pub timeout_ms: u64,
+    /// Extra attempts after a connection failure (never after an answer or a timeout).
+    pub retries: u32,
+    pub max_response_bytes: usize,
+}
+
+impl Default for PopulationCfg {
+    fn default() -> Self {
+        PopulationCfg {
+            simulate: false,
+            base_url: None,
+            username: "lienthong-sandbox".into(),
+            secret: None,
+            secret_file: None,
+            auth_url: "https://sandbox.invalid/xacthuc".into(),
+            client_id: "VN/GOV/H99/LIENTHONG".into(),
+            api_key: None,
+            service_code: "VPCP".into(),
+            unit_code: None,
+            connect_timeout_ms: 2_000,
+            timeout_ms: 10_000,
+            retries: 1,
+            max_response_bytes: 256 << 10,
+        }
+    }
+}
+
+impl PopulationCfg {
+    /// Whether the gateway runs the simulator itself.
+    pub fn simulated(&self, sandbox: bool) -> bool {
+        self.simulate || (sandbox && self.base_url.is_none())
+    }
+
+    /// The shared secret's source, from `secret` or `secret_file`.
+    pub fn secret_source(&self) -> Option<SecretSource> {
+        self.secret.clone().or_else(|| {
+            self.secret_file.as_ref().map(|f| SecretSource {
+                file: Some(f.display().to_string()),
+                ..SecretSource::default()
+            })
+        })
+    }
+}
+
+/// Citizen lookup policy (`[citizens]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CitizensCfg {
+    /// Purposes a lookup may name; anything else is refused.
+    pub purposes: Vec<PurposeCfg>,
+    /// Province codes (first three digits of an ID) accepted; default: the built-in table of the
+    /// 63 provinces.
+    pub province_codes: Option<Vec<String>>,
+    /// Codes added to the table (the sandbox's invented `099`).
+    pub extra_province_codes: Vec<String>,
+    /// Lookups per member, on top of the member's general rate limit.
+    pub member_rate_limit: RateLimit,
+    /// Lookups per officer (`officer_id`).
+    pub officer_rate_limit: RateLimit,
+    pub cache: CitizenCacheCfg,
+    /// Key of the keyed hash (HMAC-SHA-256) of the queried ID in audit records. If unset, a
+    /// random key is created in `data_dir/citizens-audit.key` on first start.
+    pub audit_key: Option<SecretSource>,
+}
+
+/// One `[[citizens.purposes]]` entry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PurposeCfg {
+    pub code: String,
+    pub name: String,
+    /// Fields of the citizen record answered for this purpose (minimisation); empty: all.
+    pub fields: Vec<String>,
+}
+
+/// Answer cache (`[citizens.cache]`): off unless enabled; in memory only, bounded in time and
+/// entries.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[serde(default)]
+pub struct CitizenCacheCfg {
+    pub enabled: bool,
+    /// At most 600.
+    pub ttl_secs: u64,
+    /// At most 100,000.
+    pub max_entries: usize,
+}
+
+impl Default for CitizenCacheCfg {
+    fn default() -> Self {
+        CitizenCacheCfg {
+            enabled: false,
+            ttl_secs: 60,
+            max_entries: 1_000,
+        }
+    }
+}
+
+impl Default for CitizensCfg {
+    fn default() -> Self {
+        CitizensCfg {
+            purposes: Vec::new(),
+            province_codes: None,
+            extra_province_codes: Vec::new(),
+            member_rate_limit: RateLimit {
+                per_minute: 600,
+                burst: 60,
+            },
+            officer_rate_limit: RateLimit {
+                per_minute: 30,
+                burst: 10,
+            },
+            cache: CitizenCacheCfg::default(),
+            audit_key: None,
+        }
+    }
 }
 
 /// Retry budget of a delivery: exponential backoff with jitter, then dead letter.
@@ -499,6 +647,7 @@ impl Default for Config {
             calendar: CalendarCfg::default(),
             dossiers: DossiersCfg::default(),
             adapters: AdaptersCfg::default(),
+            citizens: CitizensCfg::default(),
             members: Vec::new(),
             routes: Vec::new(),
         }

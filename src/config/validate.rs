@@ -255,6 +255,7 @@ pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
     validate_calendar(c, &mut v);
     validate_dossiers(c, &mut v);
     validate_dvcqg(&c.adapters.dvcqg, &mut v);
+    validate_citizens(c, &mut v);
 
     let mut ids = HashSet::new();
     let mut client_ids = HashSet::new();
@@ -456,6 +457,113 @@ fn validate_dossiers(c: &Config, v: &mut Collector<'_>) {
     }
     if let Err((key, reason)) = crate::dossiers::on_time::Rule::from_config(&c.dossiers.on_time) {
         v.err(format!("dossiers.on_time.{key}"), reason);
+    }
+}
+
+fn validate_citizens(c: &Config, v: &mut Collector<'_>) {
+    let p = &c.adapters.population;
+    if let Some(url) = &p.base_url {
+        if !(url.starts_with("http://") || url.starts_with("https://")) || url.len() < 10 {
+            v.err(
+                "adapters.population.base_url",
+                "must be an http:// or https:// URL",
+            );
+        }
+    }
+    if p.simulate && p.base_url.is_some() {
+        v.err(
+            "adapters.population.simulate",
+            "simulate = true would ignore base_url: set simulate = false to call the real service",
+        );
+    }
+    if p.secret.is_some() && p.secret_file.is_some() {
+        v.err(
+            "adapters.population.secret",
+            "give `secret` or `secret_file`, not both",
+        );
+    }
+    if let Some(src) = p.secret_source() {
+        if let Err(e) = src.resolve() {
+            v.err("adapters.population.secret", e);
+        }
+    } else if p.base_url.is_some() && !p.simulate {
+        v.err(
+            "adapters.population.secret",
+            "required with base_url: { file = \"…\" } or { env = \"…\" } (or secret_file)",
+        );
+    }
+    if let Some(k) = &p.api_key {
+        if let Err(e) = k.resolve() {
+            v.err("adapters.population.api_key", e);
+        }
+    }
+    for (key, ms) in [
+        ("adapters.population.timeout_ms", p.timeout_ms),
+        (
+            "adapters.population.connect_timeout_ms",
+            p.connect_timeout_ms,
+        ),
+    ] {
+        if ms == 0 || ms > 120_000 {
+            v.err(key, "must be 1–120000 ms");
+        }
+    }
+    if p.retries > 5 {
+        v.err("adapters.population.retries", "at most 5");
+    }
+    let z = &c.citizens;
+    let mut seen = HashSet::new();
+    for (i, purpose) in z.purposes.iter().enumerate() {
+        let key = format!("citizens.purposes[{i}]");
+        if purpose.code.trim().is_empty() {
+            v.err(format!("{key}.code"), "must not be empty");
+        } else if !seen.insert(purpose.code.clone()) {
+            v.err(
+                format!("{key}.code"),
+                format!("duplicate purpose {:?}", purpose.code),
+            );
+        }
+        for f in &purpose.fields {
+            if !crate::citizens::FIELDS.contains(&f.as_str()) {
+                v.err(
+                    format!("{key}.fields"),
+                    format!(
+                        "unknown field {f:?} (known: {})",
+                        crate::citizens::FIELDS.join(", ")
+                    ),
+                );
+            }
+        }
+    }
+    let codes = z
+        .province_codes
+        .iter()
+        .flatten()
+        .chain(&z.extra_province_codes);
+    for code in codes {
+        if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_digit()) {
+            v.err(
+                "citizens.province_codes",
+                format!("{code:?} is not a 3-digit province code"),
+            );
+        }
+    }
+    check_rate("citizens.member_rate_limit", z.member_rate_limit, v);
+    check_rate("citizens.officer_rate_limit", z.officer_rate_limit, v);
+    if z.cache.ttl_secs == 0 || z.cache.ttl_secs > 600 {
+        v.err("citizens.cache.ttl_secs", "must be 1–600");
+    }
+    if z.cache.max_entries == 0 || z.cache.max_entries > 100_000 {
+        v.err("citizens.cache.max_entries", "must be 1–100000");
+    }
+    if let Some(k) = &z.audit_key {
+        match k.resolve() {
+            Ok(s) if s.expose().len() < 32 => {
+                v.err("citizens.audit_key", "must be at least 32 bytes")
+            }
+            Ok(_) => {}
+            Err(e) => v.err("citizens.audit_key", e),
+        }
     }
 }
 

@@ -48,6 +48,7 @@ pub struct Inner {
     pub exchange: std::sync::Arc<crate::edocs::Exchange>,
     pub calendar: Arc<crate::calendar::Calendar>,
     pub dossiers: Arc<crate::dossiers::Dossiers>,
+    pub citizens: Arc<crate::citizens::Citizens>,
 }
 
 impl std::ops::Deref for AppState {

@@ -3,7 +3,8 @@
 use crate::config::RateLimit;
 use crate::members::Registry;
 use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use governor::middleware::NoOpMiddleware;
+use governor::{DefaultDirectRateLimiter, DefaultKeyedRateLimiter, NotUntil, Quota, RateLimiter};
 use std::collections::HashMap;
 use std::num::NonZeroU32;
 
@@ -16,6 +17,43 @@ fn quota(r: RateLimit) -> Quota {
     let per_minute = NonZeroU32::new(r.per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(r.burst.max(1)).unwrap_or(NonZeroU32::MIN);
     Quota::per_minute(per_minute).allow_burst(burst)
+}
+
+/// Seconds until `not_until` (at least 1), for `Retry-After`.
+fn wait_secs(not_until: NotUntil<<DefaultClock as Clock>::Instant>, clock: &DefaultClock) -> u64 {
+    let wait = not_until.wait_time_from(clock.now());
+    (wait.as_secs_f64().ceil() as u64).max(1)
+}
+
+/// One quota applied to each key separately (a member's lookups, an officer's lookups). Keys
+/// not seen for a while are pruned, so memory stays bounded by the active keys.
+pub struct KeyedLimits {
+    limiter: DefaultKeyedRateLimiter<String, NoOpMiddleware<<DefaultClock as Clock>::Instant>>,
+    clock: DefaultClock,
+    checks: std::sync::atomic::AtomicU64,
+}
+
+impl KeyedLimits {
+    pub fn new(r: RateLimit) -> Self {
+        KeyedLimits {
+            limiter: RateLimiter::keyed(quota(r)),
+            clock: DefaultClock::default(),
+            checks: 0.into(),
+        }
+    }
+
+    /// `Ok(())` if `key` may proceed, else the seconds to wait (at least 1).
+    pub fn check(&self, key: &str) -> Result<(), u64> {
+        let n = self
+            .checks
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if n % 4096 == 4095 {
+            self.limiter.retain_recent();
+        }
+        self.limiter
+            .check_key(&key.to_owned())
+            .map_err(|nu| wait_secs(nu, &self.clock))
+    }
 }
 
 impl RateLimits {
@@ -36,10 +74,7 @@ impl RateLimits {
         let Some(l) = self.by_member.get(member) else {
             return Ok(());
         };
-        l.check().map_err(|not_until| {
-            let wait = not_until.wait_time_from(self.clock.now());
-            (wait.as_secs_f64().ceil() as u64).max(1)
-        })
+        l.check().map_err(|nu| wait_secs(nu, &self.clock))
     }
 }
 

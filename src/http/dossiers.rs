@@ -17,7 +17,8 @@ fn location(code: &str) -> [(header::HeaderName, String); 1] {
     [(header::LOCATION, format!("/v1/dossiers/{code}"))]
 }
 
-async fn bytes(
+/// The request body within the route's limit (1 MiB when the edge set none).
+pub(super) async fn bytes(
     body: Body,
     limit: Option<Extension<BodyLimit>>,
     rid: &RequestId,

@@ -2,6 +2,7 @@
 //! assembled here with the edge layers; every member route goes through [`guarded`].
 
 mod calendar;
+mod citizens;
 mod directory;
 mod dossiers;
 mod edocs;
@@ -129,6 +130,14 @@ pub fn member_router(state: AppState) -> Router {
                 &state,
                 Access::Service(Service::Dossiers),
                 get(reports::on_time),
+            ),
+        )
+        .route(
+            "/v1/citizens/lookup",
+            guarded(
+                &state,
+                Access::ServiceInTx(Service::Citizens),
+                post(citizens::lookup),
             ),
         )
         .fallback(not_found)

@@ -4,6 +4,7 @@
 //! on nothing of ours. Wire names (Vietnamese) stay at the adapter edge; here every type has an
 //! English name and a doc comment giving the Vietnamese term.
 
+pub mod citizen;
 pub mod dossier;
 pub mod edoc;
 pub mod organ;
