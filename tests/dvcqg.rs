@@ -253,6 +253,14 @@ async fn both_dialects_reach_the_portal_and_online_dossiers_reach_their_installa
         d["TenTTHC"], "Thủ tục mẫu cấp giấy phép thử nghiệm",
         "LayThuTuc does not know it: the procedure table's name"
     );
+    // LayThuTuc once per procedure, its answer kept — also "no such procedure".
+    for code in ["1.009999", "1.009998"] {
+        let asked = journal
+            .iter()
+            .filter(|c| c["service"] == "LayThuTuc" && c["body"]["maTTHC"] == code)
+            .count();
+        assert_eq!(asked, 1, "LayThuTuc {code}");
+    }
     let steps: Vec<&Value> = i["progress"].as_array().unwrap().iter().collect();
     assert_eq!(steps[2]["ThoiDiemXuLy"], "20260309164512");
     for c in journal.iter().filter(|c| c["service"] != "login") {

@@ -64,7 +64,9 @@ struct ProcedureFacts {
 struct AsOf {
     dossier: Dossier,
     organ: String,
-    facts: SyncFacts,
+    /// First status that ended processing, and status 10, up to this step.
+    ended_at: Option<lienthong_contract::dossier::Instant>,
+    returned_at: Option<lienthong_contract::dossier::Instant>,
     step: StatusChange,
 }
 
@@ -211,27 +213,32 @@ impl Portal {
             });
         }
         let step = step.ok_or_else(|| format!("dossier {code} has no step {seq}"))?;
-        let p = self.procedure_facts(&organ, &dossier.procedure).await;
-        let facts = SyncFacts {
+        Ok(AsOf {
+            dossier,
+            organ,
+            ended_at,
+            returned_at,
+            step,
+        })
+    }
+
+    /// What the sync adds to the dossier as of a step.
+    async fn facts(&self, s: &AsOf) -> SyncFacts {
+        let p = self.procedure_facts(&s.organ, &s.dossier.procedure).await;
+        SyncFacts {
             procedure_name: p.name,
             field_code: p.field_code,
             field_name: p.field_name,
             unit: self
                 .cfg
                 .unit_names
-                .get(&organ)
+                .get(&s.organ)
                 .cloned()
-                .unwrap_or_else(|| organ.clone()),
-            status: step.status,
-            ended_at,
-            returned_at,
-        };
-        Ok(AsOf {
-            dossier,
-            organ,
-            facts,
-            step,
-        })
+                .unwrap_or_else(|| s.organ.clone()),
+            status: s.step.status,
+            ended_at: s.ended_at,
+            returned_at: s.returned_at,
+        }
     }
 
     /// Procedure name and field of work: `LayThuTuc` once per code (cached), else the
@@ -255,10 +262,16 @@ impl Portal {
             }
             Err(e) => {
                 tracing::info!(procedure = code, error = %e, "dvcqg: LayThuTuc failed; using the procedure table");
-                ProcedureFacts {
+                let p = ProcedureFacts {
                     name: table,
                     ..Default::default()
+                };
+                // The portal's answer (it does not know the procedure) holds; a timeout or a
+                // network fault is asked again next time.
+                if matches!(e, Error::Rejected { .. }) {
+                    self.procedures.lock().await.insert(code.into(), p.clone());
                 }
+                p
             }
         }
     }
@@ -281,10 +294,11 @@ impl Portal {
         let s = self
             .as_of(&job.code, job.seq)
             .await
-            .map_err(Error::BadAnswer)?;
+            .map_err(|e| Error::Transport(format!("store: {e}")))?;
         if job.stage == "sync" {
             let updating = self.client.exists(&s.organ, &job.code).await?;
-            let wire = WireDossier::from_canonical(&s.dossier, &s.facts, &self.kinds);
+            let facts = self.facts(&s).await;
+            let wire = WireDossier::from_canonical(&s.dossier, &facts, &self.kinds);
             self.client.sync(&s.organ, updating, &wire).await?;
             match self.synced(job).await {
                 Ok(1) => {}
