@@ -81,6 +81,17 @@ retry = {{ initial_ms = 100, max_ms = 1000, max_attempts = 1000, max_age_secs = 
         r.json().await.unwrap_or(Value::Null)
     }
 
+    /// Drop every scripted fault not yet used.
+    pub async fn clear_faults(&self) {
+        let r = self
+            .http
+            .delete(format!("{}/_sim/faults", self.url))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "clear faults: {}", r.status());
+    }
+
     /// Every call the simulator saw, in order.
     pub async fn journal(&self) -> Vec<Value> {
         self.get("/_sim/journal")

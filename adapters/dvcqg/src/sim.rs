@@ -227,7 +227,7 @@ impl Sim {
             .route(&self.cfg.integration_endpoint, post(integration))
             .route("/_sim/journal", get(journal))
             .route("/_sim/dossiers/{code}", get(dossier))
-            .route("/_sim/faults", post(add_faults))
+            .route("/_sim/faults", post(add_faults).delete(clear_faults))
             .route("/_sim/expire", post(expire))
             .route("/_sim/online", post(add_online))
             .route("/_sim/violations", get(violations))
@@ -519,6 +519,11 @@ async fn dossier(State(sim): State<Arc<Sim>>, Path(code): Path<String>) -> Respo
 
 async fn add_faults(State(sim): State<Arc<Sim>>, Json(list): Json<Vec<Fault>>) -> StatusCode {
     sim.world().faults.extend(list);
+    StatusCode::NO_CONTENT
+}
+
+async fn clear_faults(State(sim): State<Arc<Sim>>) -> StatusCode {
+    sim.world().faults.clear();
     StatusCode::NO_CONTENT
 }
 
