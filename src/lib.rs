@@ -15,6 +15,7 @@ pub mod edocs;
 pub mod edxml;
 pub mod http;
 pub mod members;
+pub mod notices;
 pub mod pki;
 pub mod portal;
 pub mod queue;

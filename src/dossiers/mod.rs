@@ -229,7 +229,8 @@ impl Dossiers {
         Ok(())
     }
 
-    fn wake_portal(&self) {
+    /// Wake the portal workers (after committing a step made with [`Dossiers::advance_in`]).
+    pub fn wake_portal(&self) {
         if let Some(w) = &self.portal {
             w.notify_one();
         }
@@ -607,6 +608,80 @@ impl Dossiers {
             "previous_status": from.code(),
             "at": instant::format(&c.at),
         }))
+    }
+
+    /// A step the gateway records itself, in the caller's transaction `tx` (a fee paid through
+    /// PayGov, a result delivered by VNPost): moves dossier `code` to `to` when the transition
+    /// table allows it, with `actor` (e.g. `paygov`) as the step's member and `note` in its
+    /// details, queues the portal job and audits it. Answers the new step's seq, or `None` when
+    /// the dossier is unknown or may not move to `to` from where it is (left as it is; the
+    /// caller decides whether that matters). Call [`Dossiers::wake_portal`] after the commit.
+    pub async fn advance_in(
+        &self,
+        tx: &mut Tx,
+        code: &str,
+        to: DossierStatus,
+        actor: &str,
+        request_id: &str,
+        note: &str,
+    ) -> Result<Option<i64>, crate::store::StoreError> {
+        let Some(row) = sqlx::query("SELECT status, last_seq FROM dossiers WHERE code = $1")
+            .bind(code.to_owned())
+            .fetch_optional(&mut **tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(from) = DossierStatus::from_code(row.try_get("status")?) else {
+            return Ok(None);
+        };
+        if !from.may_move_to(to) {
+            return Ok(None);
+        }
+        let last: i64 = row.try_get("last_seq")?;
+        let seq = last + 1;
+        let at = ms(&now());
+        let ends = to.ends_processing().then_some(at);
+        let updated = sqlx::query(
+            "UPDATE dossiers SET status = $1, last_seq = $2, updated_at = $3, ended_at = COALESCE(ended_at, $4) WHERE code = $5 AND last_seq = $6",
+        )
+        .bind(i64::from(to.code()))
+        .bind(seq)
+        .bind(at)
+        .bind(ends)
+        .bind(code.to_owned())
+        .bind(last)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if updated != 1 {
+            return Ok(None);
+        }
+        let detail = json!({ "handler": actor, "note": note });
+        insert_history(
+            tx,
+            code,
+            seq,
+            to,
+            Some(from),
+            at,
+            at,
+            actor,
+            request_id,
+            &detail.to_string(),
+        )
+        .await?;
+        self.queue_portal(tx, code, seq, at).await?;
+        let changed = Event {
+            kind: "message",
+            actor: actor.to_owned(),
+            action: "dossier.status".into(),
+            outcome: "accepted".into(),
+            request_id: request_id.to_owned(),
+            detail: json!({ "code": code, "seq": seq, "from": from.code(), "to": to.code(), "by": "gateway" }),
+        };
+        audit::append_all_in(tx, self.store.backend(), &[&changed]).await?;
+        Ok(Some(seq))
     }
 
     /// `GET /v1/dossiers/{code}`: the canonical dossier with its current status, how its due

@@ -119,3 +119,26 @@ pub async fn inbox(
         .map(Json)
         .map_err(|p| p.with_request_id(&rid.0))
 }
+
+/// `GET /v1/notices?after=ID&limit=N`: news about the caller's dossiers from elsewhere (fees
+/// paid through PayGov, parcels carried by VNPost, steps the gateway recorded), oldest first.
+pub async fn notices(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Extension(rid): Extension<RequestId>,
+    axum::extract::RawQuery(q): axum::extract::RawQuery,
+) -> Result<Json<serde_json::Value>> {
+    let limit = super::edocs::query_int(&q, "limit", &rid)?
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let after = super::edocs::query_int(&q, "after", &rid)?
+        .unwrap_or(0)
+        .max(0);
+    crate::notices::list(state.store.pool(), &caller.member.id, after, limit)
+        .await
+        .map(Json)
+        .map_err(|e| {
+            tracing::error!(error = %e, "notices: store error");
+            Problem::store_unavailable().with_request_id(&rid.0)
+        })
+}

@@ -125,6 +125,14 @@ pub fn member_router(state: AppState) -> Router {
             ),
         )
         .route(
+            "/v1/notices",
+            guarded(
+                &state,
+                Access::Service(Service::Dossiers),
+                get(dossiers::notices),
+            ),
+        )
+        .route(
             "/v1/reports/on-time",
             guarded(
                 &state,

@@ -47,6 +47,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0006_portal.sql"),
         postgres: include_str!("../../migrations/postgres/0006_portal.sql"),
     },
+    Migration {
+        version: 7,
+        name: "payments",
+        sqlite: include_str!("../../migrations/sqlite/0007_payments.sql"),
+        postgres: include_str!("../../migrations/postgres/0007_payments.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
