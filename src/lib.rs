@@ -16,6 +16,7 @@ pub mod edxml;
 pub mod http;
 pub mod members;
 pub mod notices;
+pub mod payments;
 pub mod pki;
 pub mod portal;
 pub mod queue;

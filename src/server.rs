@@ -199,6 +199,31 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             .map_err(|e| ServeError::Other(format!("citizen lookup: {e}")))?,
     );
 
+    let member_l = bind(&config.listen.members, "listen.members").await?;
+    let operator_l = bind(&config.listen.operator, "listen.operator").await?;
+    let member_addr = member_l
+        .local_addr()
+        .map_err(|e| ServeError::Other(e.to_string()))?;
+    let operator_addr = operator_l
+        .local_addr()
+        .map_err(|e| ServeError::Other(e.to_string()))?;
+    let payments = if config.adapters.paygov.enabled {
+        let callback_url = format!("https://{member_addr}/callbacks/paygov");
+        Some(
+            crate::payments::Payments::connect(
+                &config.adapters.paygov,
+                store.clone(),
+                dossiers.clone(),
+                &callback_url,
+                &config.pki_dir().join("ca.pem"),
+            )
+            .await
+            .map_err(|e| ServeError::Other(format!("adapters.paygov: {e}")))?,
+        )
+    } else {
+        None
+    };
+
     let config = Arc::new(config);
     let state = AppState {
         inner: Arc::new(Inner {
@@ -211,17 +236,10 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             calendar,
             dossiers: dossiers.clone(),
             citizens,
+            payments: payments.clone(),
         }),
     };
 
-    let member_l = bind(&config.listen.members, "listen.members").await?;
-    let operator_l = bind(&config.listen.operator, "listen.operator").await?;
-    let member_addr = member_l
-        .local_addr()
-        .map_err(|e| ServeError::Other(e.to_string()))?;
-    let operator_addr = operator_l
-        .local_addr()
-        .map_err(|e| ServeError::Other(e.to_string()))?;
 
     let (tx, rx) = tokio::sync::watch::channel(false);
     let members = MemberListener {
@@ -241,6 +259,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let p_tasks = portal
         .map(|p| crate::portal::spawn(p, dossiers, registry.clone(), rx.clone()))
         .unwrap_or_default();
+    let r_task = payments.map(|p| tokio::spawn(p.run_reconciler(rx.clone())));
     let d_task = tokio::spawn(deliverer.run(rx));
 
     audit::append(
@@ -275,6 +294,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     let _ = m_task.await;
     let _ = o_task.await;
     let _ = d_task.await;
+    if let Some(t) = r_task {
+        let _ = t.await;
+    }
     for t in p_tasks {
         let _ = t.await;
     }

@@ -10,55 +10,12 @@ mod common;
 
 use common::dvcqg::PortalSim;
 use common::edoc::wait_for;
-use common::onestop::{extra, sample};
+use common::onestop::{extra, sample, Member};
 use common::{both_backends, Db, Gateway};
 use serde_json::{json, Value};
 
 const OPENCPS_CODE: &str = "000.00.20.H99-20260302-0000123";
 const IGATE_CODE: &str = "H99.21-20260210-0000007";
-
-struct Member {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Member {
-    fn new(g: &Gateway, id: &str) -> Member {
-        Member {
-            http: g.client(Some(id)),
-            base: g.url(""),
-        }
-    }
-
-    async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn must(&self, path: &str, body: &Value) -> Value {
-        let (status, v) = self.post(path, body).await;
-        assert!(status == 200 || status == 201, "{path}: {status} {v}");
-        v
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap();
-        assert!(r.status().is_success(), "{path}: {}", r.status());
-        r.json().await.unwrap()
-    }
-}
 
 fn opencps_step(code: &str, status: &str, at: &str) -> Value {
     json!({

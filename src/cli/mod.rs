@@ -123,6 +123,22 @@ pub enum SimCommand {
     /// The national population database's citizen lookup (037): prints its URL, runs until
     /// Ctrl-C. Faults on demand: POST /_sim/faults (see adapters/population)
     Population(lienthong_population::SimArgs),
+    /// The PayGov payment platform: init, status checks, receipts, payments on demand with
+    /// their callbacks (POST /_sim/pay; callbacks go where POST /_sim/target says, over TLS
+    /// trusting the CA given there). Prints `{"url": "http://…"}` first; runs until killed
+    Paygov {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// `MaDoiTac` it expects
+        #[arg(long, default_value = "VIDU01")]
+        partner: String,
+        /// Shared secret (`MaBiMat`)
+        #[arg(long, env = "PAYGOV_SIM_SECRET", default_value = "sandbox-secret")]
+        secret: String,
+        /// `LoaiBanTin` of its callbacks (the real value is unknown)
+        #[arg(long, default_value = "CONFIRM")]
+        callback_kind: String,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -399,6 +415,12 @@ async fn sim_cmd(cmd: SimCommand) -> ExitCode {
             session_ttl_secs,
             session_error_code,
         } => (listen, username, password, session_ttl_secs, session_error_code),
+        SimCommand::Paygov {
+            listen,
+            partner,
+            secret,
+            callback_kind,
+        } => return paygov_sim(listen, partner, secret, callback_kind).await,
         SimCommand::Population(args) => {
             return match args.run().await {
                 Ok(()) => ExitCode::SUCCESS,
@@ -442,6 +464,67 @@ async fn sim_cmd(cmd: SimCommand) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+async fn paygov_sim(listen: String, partner: String, secret: String, kind: String) -> ExitCode {
+    use std::io::Write;
+    crate::edge::tls::install_crypto_provider();
+    let client_for_ca: lienthong_paygov::sim::ClientForCa = std::sync::Arc::new(|pem: &str| {
+        let mut roots = rustls::RootCertStore::empty();
+        for c in rustls_pki_certs(pem.as_bytes())? {
+            roots.add(c).map_err(|e| e.to_string())?;
+        }
+        let tls = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        reqwest::Client::builder()
+            .use_preconfigured_tls(tls)
+            .build()
+            .map_err(|e| e.to_string())
+    });
+    let sim = lienthong_paygov::sim::Sim::with_client_for_ca(
+        lienthong_paygov::sim::SimConfig {
+            partner,
+            secret: secret.into_bytes(),
+            callback_url: None,
+            callback_kind: kind,
+        },
+        reqwest::Client::new(),
+        client_for_ca,
+    );
+    let listener = match tokio::net::TcpListener::bind(&listen).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: cannot listen on {listen}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match listener.local_addr() {
+        Ok(a) => println!("{}", serde_json::json!({ "url": format!("http://{a}") })),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let _ = std::io::stdout().flush();
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    match lienthong_paygov::sim::serve(sim, listener, stop).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Certificates in a PEM bundle.
+fn rustls_pki_certs(pem: &[u8]) -> Result<Vec<rustls::pki_types::CertificateDer<'static>>, String> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("CA PEM: {e}"))
 }
 
 /// The configured store, for an operator command (a small pool: one command, one connection).

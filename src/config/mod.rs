@@ -165,6 +165,113 @@ impl Default for OnTimeCfg {
 pub struct AdaptersCfg {
     pub dvcqg: DvcqgCfg,
     pub population: PopulationCfg,
+    pub paygov: PaygovCfg,
+}
+
+/// PayGov, the national payment platform (`[adapters.paygov]`): payments are started here,
+/// the platform calls back `/callbacks/paygov`, and reconciliation asks about the ones it did
+/// not call back for. Values marked assumed are not published (see `shared/domain/paygov.md`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PaygovCfg {
+    /// Take payments. Off: `/v1/payments` and the callback answer 503 `payments_disabled`.
+    pub enabled: bool,
+    /// Start the platform simulator inside the gateway on a loopback port and use it instead of
+    /// `base_url` (the sandbox does); its callbacks come to this gateway.
+    pub simulate: bool,
+    /// The platform's base URL; `init_path`, `check_path`, `receipt_path` are appended.
+    pub base_url: String,
+    pub init_path: String,
+    pub check_path: String,
+    pub receipt_path: String,
+    /// `MaDoiTac`: our partner code.
+    pub partner_code: String,
+    /// `MaBiMat`, the shared secret: `{ value | file | env }`; or give `secret_file`.
+    pub secret: Option<SecretSource>,
+    pub secret_file: Option<PathBuf>,
+    /// `Authorization: Bearer …` on calls to the platform, when it gives one.
+    pub access_token: Option<SecretSource>,
+    /// `PhienBan` of init and status messages.
+    pub version: String,
+    /// `LoaiBanTin` of status checks (assumed).
+    pub check_kind: String,
+    /// `Ip` in init messages: the gateway's public IPv4.
+    pub server_ip: String,
+    /// Callbacks only from these addresses or networks (`"203.0.113.7"`, `"10.0.0.0/8"`);
+    /// empty: from anywhere (the checksum still decides).
+    pub callback_sources: Vec<String>,
+    /// Answer callbacks with a fresh `MaXacThuc` over the answer instead of echoing the
+    /// received one (assumed: both public clients echo).
+    pub sign_answers: bool,
+    /// `ThongTinBienLai.MaDichVu` (assumed `2`).
+    pub service_code: String,
+    /// Dossier status a paid fee moves a dossier in status 6 (financial obligation) to; 0:
+    /// leave the status to the desk.
+    pub paid_status: u8,
+    pub connect_timeout_ms: u64,
+    /// Milliseconds one call to the platform may take.
+    pub timeout_ms: u64,
+    /// CA certificates (PEM) the platform's server certificate must chain to; default: the
+    /// system's trust store.
+    pub ca_file: Option<PathBuf>,
+    /// Reconciliation: a payment without a final answer is checked once it is this old…
+    pub reconcile_after_secs: u64,
+    /// …until this old; past it, it goes to manual review.
+    pub reconcile_until_secs: u64,
+    /// First wait between checks of one payment (doubles, up to `reconcile_max_interval_secs`).
+    pub reconcile_interval_secs: u64,
+    pub reconcile_max_interval_secs: u64,
+    /// How often the reconciler looks for due payments.
+    pub reconcile_poll_secs: u64,
+}
+
+impl Default for PaygovCfg {
+    fn default() -> Self {
+        PaygovCfg {
+            enabled: false,
+            simulate: false,
+            base_url: String::new(),
+            init_path: "/init".into(),
+            check_path: "/check".into(),
+            receipt_path: "/receipt".into(),
+            partner_code: String::new(),
+            secret: None,
+            secret_file: None,
+            access_token: None,
+            version: "1.0.6".into(),
+            check_kind: "CHECK".into(),
+            server_ip: "127.0.0.1".into(),
+            callback_sources: Vec::new(),
+            sign_answers: false,
+            service_code: "2".into(),
+            paid_status: 4,
+            connect_timeout_ms: 5_000,
+            timeout_ms: 15_000,
+            ca_file: None,
+            reconcile_after_secs: 30 * 60,
+            reconcile_until_secs: 3 * 86_400,
+            reconcile_interval_secs: 15 * 60,
+            reconcile_max_interval_secs: 6 * 3600,
+            reconcile_poll_secs: 60,
+        }
+    }
+}
+
+impl PaygovCfg {
+    /// The shared secret's source, from `secret` or `secret_file`.
+    pub fn secret_source(&self) -> Option<SecretSource> {
+        secret_or_file(&self.secret, &self.secret_file)
+    }
+}
+
+/// A secret given as `secret = { … }` or as `secret_file = "path"`.
+fn secret_or_file(secret: &Option<SecretSource>, file: &Option<PathBuf>) -> Option<SecretSource> {
+    secret.clone().or_else(|| {
+        file.as_ref().map(|f| SecretSource {
+            file: Some(f.display().to_string()),
+            ..SecretSource::default()
+        })
+    })
 }
 
 /// The national public service portal (`[adapters.dvcqg]`): dossiers and their progress go up,
@@ -316,12 +423,7 @@ impl PopulationCfg {
 
     /// The shared secret's source, from `secret` or `secret_file`.
     pub fn secret_source(&self) -> Option<SecretSource> {
-        self.secret.clone().or_else(|| {
-            self.secret_file.as_ref().map(|f| SecretSource {
-                file: Some(f.display().to_string()),
-                ..SecretSource::default()
-            })
-        })
+        secret_or_file(&self.secret, &self.secret_file)
     }
 }
 

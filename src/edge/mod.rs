@@ -49,6 +49,8 @@ pub struct Inner {
     pub calendar: Arc<crate::calendar::Calendar>,
     pub dossiers: Arc<crate::dossiers::Dossiers>,
     pub citizens: Arc<crate::citizens::Citizens>,
+    /// `None` when `adapters.paygov.enabled` is off.
+    pub payments: Option<Arc<crate::payments::Payments>>,
 }
 
 impl std::ops::Deref for AppState {

@@ -8,6 +8,7 @@ mod dossiers;
 mod edocs;
 mod health;
 mod oauth;
+mod payments;
 mod query;
 mod reports;
 
@@ -124,6 +125,33 @@ pub fn member_router(state: AppState) -> Router {
                 post(dossiers::change_status),
             ),
         )
+        .route(
+            "/v1/payments",
+            guarded(
+                &state,
+                Access::Service(Service::Payments),
+                post(payments::initiate),
+            ),
+        )
+        .route(
+            "/v1/payments/{reference}",
+            guarded(
+                &state,
+                Access::Service(Service::Payments),
+                get(payments::get),
+            ),
+        )
+        .route(
+            "/v1/payments/{reference}/receipt",
+            guarded(
+                &state,
+                Access::Service(Service::Payments),
+                get(payments::receipt),
+            ),
+        )
+        // The platform's callback: no member identity; the checksum (and, when configured,
+        // the source address) decides.
+        .route("/callbacks/paygov", post(payments::paygov))
         .route(
             "/v1/notices",
             guarded(

@@ -462,4 +462,5 @@ pub mod dvcqg;
 pub mod edoc;
 pub mod load;
 pub mod onestop;
+pub mod paygov;
 pub mod pg;

@@ -51,3 +51,47 @@ pub fn sample(name: &str) -> Value {
     let text = std::fs::read_to_string(repo(&format!("tests/data/dossiers/{name}"))).unwrap();
     serde_json::from_str(&text).unwrap()
 }
+
+/// A one-stop-shop installation talking to a gateway with its client certificate.
+pub struct Member {
+    pub http: reqwest::Client,
+    pub base: String,
+}
+
+impl Member {
+    pub fn new(g: &super::Gateway, id: &str) -> Member {
+        Member {
+            http: g.client(Some(id)),
+            base: g.url(""),
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    pub async fn must(&self, path: &str, body: &Value) -> Value {
+        let (status, v) = self.post(path, body).await;
+        assert!(status == 200 || status == 201, "{path}: {status} {v}");
+        v
+    }
+
+    pub async fn get(&self, path: &str) -> Value {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+}

@@ -34,11 +34,32 @@ pub struct Status {
     pub fields: Map<String, Value>,
 }
 
+/// Where the platform's three calls live, relative to the base URL.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub init: String,
+    pub check: String,
+    pub receipt: String,
+}
+
+impl Default for Paths {
+    fn default() -> Self {
+        Paths {
+            init: "/init".into(),
+            check: "/check".into(),
+            receipt: "/receipt".into(),
+        }
+    }
+}
+
 pub struct Client {
     http: reqwest::Client,
     base_url: String,
     partner: Partner,
     timeout: Duration,
+    paths: Paths,
+    /// `AccessToken`, sent as `Authorization: Bearer …` when set.
+    bearer: Option<String>,
 }
 
 impl Client {
@@ -53,7 +74,21 @@ impl Client {
             base_url: base_url.trim_end_matches('/').to_owned(),
             partner,
             timeout,
+            paths: Paths::default(),
+            bearer: None,
         }
+    }
+
+    /// Use these paths instead of `/init`, `/check`, `/receipt`.
+    pub fn with_paths(mut self, paths: Paths) -> Client {
+        self.paths = paths;
+        self
+    }
+
+    /// Send `Authorization: Bearer <token>` on every call.
+    pub fn with_bearer(mut self, token: Option<String>) -> Client {
+        self.bearer = token;
+        self
     }
 
     pub fn partner(&self) -> &Partner {
@@ -65,25 +100,27 @@ impl Client {
         path: &str,
         body: &Map<String, Value>,
     ) -> Result<reqwest::Response, Error> {
-        self.http
+        let mut req = self
+            .http
             .post(format!("{}{path}", self.base_url))
             .timeout(self.timeout)
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    Error::Timeout
-                } else {
-                    Error::Transport(e.to_string())
-                }
-            })
+            .json(body);
+        if let Some(t) = &self.bearer {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.map_err(|e| {
+            if e.is_timeout() {
+                Error::Timeout
+            } else {
+                Error::Transport(e.to_string())
+            }
+        })
     }
 
     /// Start a payment: the URL the citizen is sent to (`UrlThanhToan`).
     pub async fn init(&self, i: &Init) -> Result<String, Error> {
         let a: Value = self
-            .post("/init", &i.message(&self.partner))
+            .post(&self.paths.init, &i.message(&self.partner))
             .await?
             .json()
             .await
@@ -105,7 +142,7 @@ impl Client {
     pub async fn status(&self, reference: &str, time: &str) -> Result<Status, Error> {
         let req = wire::check(&self.partner, &self.partner.check_kind, reference, time);
         let a: Value = self
-            .post("/check", &req)
+            .post(&self.paths.check, &req)
             .await?
             .json()
             .await
@@ -139,7 +176,7 @@ impl Client {
     /// The electronic receipt (PDF) of a paid `reference`.
     pub async fn receipt(&self, reference: &str, time: &str) -> Result<Vec<u8>, Error> {
         let req = wire::check(&self.partner, "RECEIPT", reference, time);
-        let r = self.post("/receipt", &req).await?;
+        let r = self.post(&self.paths.receipt, &req).await?;
         if !r.status().is_success() {
             return Err(Error::Refused {
                 code: r.status().as_u16().to_string(),

@@ -4,7 +4,9 @@
 //! callbacks the platform sends — duplicated, delayed or out of order when asked.
 //!
 //! Controls: `POST /_sim/pay {"reference", "outcome": "paid"|"failed"|"pending", "callbacks": n,
-//! "delay_ms": ms}`, `GET /_sim/transactions`.
+//! "delay_ms": ms}` (n callbacks, each after `delay_ms`: duplicates; different delays for different
+//! references: out of order), `GET /_sim/transactions`, `GET /_sim/callback/{reference}` (the
+//! callback the platform would send now, signed, for tests that deliver it themselves).
 
 use crate::checksum;
 use axum::extract::State;
@@ -38,19 +40,42 @@ struct Txn {
     txn_code: String,
 }
 
+/// Builds an HTTP client trusting a PEM bundle (for callbacks over TLS to a gateway whose CA is
+/// only known at run time).
+pub type ClientForCa = Arc<dyn Fn(&str) -> Result<reqwest::Client, String> + Send + Sync>;
+
+/// Where callbacks go: URL and the client to send them with.
+struct Target {
+    url: Option<String>,
+    http: reqwest::Client,
+}
+
 pub struct Sim {
     cfg: SimConfig,
     txns: Mutex<BTreeMap<String, Txn>>,
-    http: reqwest::Client,
+    target: Mutex<Target>,
+    client_for_ca: Option<ClientForCa>,
 }
 
 impl Sim {
     pub fn new(cfg: SimConfig, http: reqwest::Client) -> Arc<Sim> {
         Arc::new(Sim {
+            target: Mutex::new(Target {
+                url: cfg.callback_url.clone(),
+                http,
+            }),
             cfg,
             txns: Mutex::new(BTreeMap::new()),
-            http,
+            client_for_ca: None,
         })
+    }
+
+    /// A simulator whose callback target can be set at run time with a CA
+    /// (`POST /_sim/target {"url", "ca_pem"}`), using `f` to build the client.
+    pub fn with_client_for_ca(cfg: SimConfig, http: reqwest::Client, f: ClientForCa) -> Arc<Sim> {
+        let mut s = Arc::into_inner(Sim::new(cfg, http)).expect("fresh");
+        s.client_for_ca = Some(f);
+        Arc::new(s)
     }
 
     fn txns(&self) -> MutexGuard<'_, BTreeMap<String, Txn>> {
@@ -64,6 +89,8 @@ impl Sim {
             .route("/receipt", post(receipt))
             .route("/_sim/pay", post(pay))
             .route("/_sim/transactions", get(transactions))
+            .route("/_sim/callback/{reference}", get(callback))
+            .route("/_sim/target", post(target))
             .with_state(self.clone())
     }
 
@@ -176,14 +203,18 @@ async fn pay(State(sim): State<Arc<Sim>>, Json(p): Json<Pay>) -> Response {
         Some(t) => t.state = state,
         None => return (StatusCode::NOT_FOUND, "no such reference").into_response(),
     }
-    let (Some(url), Some(body)) = (sim.cfg.callback_url.clone(), sim.callback(&p.reference)) else {
+    let (url, http) = {
+        let t = sim.target.lock().unwrap_or_else(|p| p.into_inner());
+        (t.url.clone(), t.http.clone())
+    };
+    let (Some(url), Some(body)) = (url, sim.callback(&p.reference)) else {
         return StatusCode::NO_CONTENT.into_response();
     };
     if state == 3 {
         return StatusCode::NO_CONTENT.into_response();
     }
     for _ in 0..p.callbacks {
-        let (http, url, body) = (sim.http.clone(), url.clone(), body.clone());
+        let (http, url, body) = (http.clone(), url.clone(), body.clone());
         let delay = p.delay_ms;
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(delay)).await;
@@ -197,4 +228,51 @@ async fn pay(State(sim): State<Arc<Sim>>, Json(p): Json<Pay>) -> Response {
 
 async fn transactions(State(sim): State<Arc<Sim>>) -> Json<Value> {
     Json(json!(*sim.txns()))
+}
+
+async fn callback(
+    State(sim): State<Arc<Sim>>,
+    axum::extract::Path(reference): axum::extract::Path<String>,
+) -> Response {
+    match sim.callback(&reference) {
+        Some(m) => Json(Value::Object(m)).into_response(),
+        None => (StatusCode::NOT_FOUND, "no such reference").into_response(),
+    }
+}
+
+/// Serve the simulator on `listener` until `stop` completes.
+pub async fn serve(
+    sim: Arc<Sim>,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, sim.router())
+        .with_graceful_shutdown(stop)
+        .await
+}
+
+#[derive(Deserialize)]
+struct SetTarget {
+    url: String,
+    #[serde(default)]
+    ca_pem: Option<String>,
+}
+
+async fn target(State(sim): State<Arc<Sim>>, Json(t): Json<SetTarget>) -> Response {
+    let http = match (&t.ca_pem, &sim.client_for_ca) {
+        (Some(pem), Some(f)) => match f(pem) {
+            Ok(c) => Some(c),
+            Err(e) => return (StatusCode::BAD_REQUEST, e).into_response(),
+        },
+        (Some(_), None) => {
+            return (StatusCode::BAD_REQUEST, "this simulator cannot take a CA").into_response()
+        }
+        (None, _) => None,
+    };
+    let mut cur = sim.target.lock().unwrap_or_else(|p| p.into_inner());
+    cur.url = Some(t.url);
+    if let Some(h) = http {
+        cur.http = h;
+    }
+    StatusCode::NO_CONTENT.into_response()
 }
