@@ -210,6 +210,8 @@ async fn callbacks(db: Db) {
     assert_eq!(from_callbacks(&p), 1, "one effect: {p}");
     let d = desk.get(&format!("/v1/dossiers/{CODE}")).await;
     assert_eq!(d["dossier"]["status"], 4, "{d}");
+    assert_eq!(d["fees_paid"], 50_000, "{d}");
+    assert_eq!(d["payments"][0]["transaction_code"], "PG0000000001");
     let by_paygov = d["history"]
         .as_array()
         .unwrap()

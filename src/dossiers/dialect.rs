@@ -1013,28 +1013,38 @@ mod tests {
     #[test]
     fn rendering_is_the_inverse_of_translating() {
         for (name, body) in [
-            ("opencps", serde_json::json!({
-                "MaHoSo": "000.00.12.H99-20260302-0000123", "MaTTHC": "1.009999",
-                "ChuHoSo": "Đỗ Thị Thử", "LoaiDoiTuong": "1", "NgayTiepNhan": "20260302091500",
-                "NgayHenTra": "20260316091500", "TrangThaiHoSo": "2", "HinhThuc": "1",
-                "SoDienThoai": "0900000003",
-                "TaiLieuNop": [{"TepDinhKemId": "a1", "TenTepDinhKem": "don.pdf", "IsDeleted": "False", "MaThanhPhanHoSo": "TP01"},
-                               {"TepDinhKemId": "a2", "IsDeleted": "True", "MaThanhPhanHoSo": "TP02"}],
-                "DanhSachLePhi": [{"TenPhiLePhi": "Lệ phí", "MaPhiLePhi": "LP01", "Gia": "50000", "HinhThucThu": "1"}],
-            })),
-            ("igate", serde_json::json!({
-                "MaHoSo": "G09.20-20260609-0092637", "MaTTHC": "1.009999", "ChuHoSo": "Lê Văn Mẫu",
-                "LoaiDoiTuong": "0", "MaDonViTiepNhan": "G09.20", "NgayNop": "2026-06-09 07:40:00",
-                "NgayTiepNhan": "2026-06-09 08:05:00", "NgayHenTra": "2026-06-23 08:05:00", "TrangThaiHoSo": "2",
-                "ThanhPhanHoSo": [{"MaThanhPhanHoSo": "TP01", "SoLuong": "1", "LoaiBan": "0",
-                                   "GiayToDinhKem": [{"IdGiayTo": "g1", "TenGiayTo": "to-khai.pdf", "HashTepTin": "ab12"}]}],
-            })),
+            (
+                "opencps",
+                serde_json::json!({
+                    "MaHoSo": "000.00.12.H99-20260302-0000123", "MaTTHC": "1.009999",
+                    "ChuHoSo": "Đỗ Thị Thử", "LoaiDoiTuong": "1", "NgayTiepNhan": "20260302091500",
+                    "NgayHenTra": "20260316091500", "TrangThaiHoSo": "2", "HinhThuc": "1",
+                    "SoDienThoai": "0900000003",
+                    "TaiLieuNop": [{"TepDinhKemId": "a1", "TenTepDinhKem": "don.pdf", "IsDeleted": "False", "MaThanhPhanHoSo": "TP01"},
+                                   {"TepDinhKemId": "a2", "IsDeleted": "True", "MaThanhPhanHoSo": "TP02"}],
+                    "DanhSachLePhi": [{"TenPhiLePhi": "Lệ phí", "MaPhiLePhi": "LP01", "Gia": "50000", "HinhThucThu": "1"}],
+                }),
+            ),
+            (
+                "igate",
+                serde_json::json!({
+                    "MaHoSo": "G09.20-20260609-0092637", "MaTTHC": "1.009999", "ChuHoSo": "Lê Văn Mẫu",
+                    "LoaiDoiTuong": "0", "MaDonViTiepNhan": "G09.20", "NgayNop": "2026-06-09 07:40:00",
+                    "NgayTiepNhan": "2026-06-09 08:05:00", "NgayHenTra": "2026-06-23 08:05:00", "TrangThaiHoSo": "2",
+                    "ThanhPhanHoSo": [{"MaThanhPhanHoSo": "TP01", "SoLuong": "1", "LoaiBan": "0",
+                                       "GiayToDinhKem": [{"IdGiayTo": "g1", "TenGiayTo": "to-khai.pdf", "HashTepTin": "ab12"}]}],
+                }),
+            ),
         ] {
             let d = shipped(name);
             let canonical = d.translate(Body::Dossier, &body).unwrap();
             let wire = d.render(Body::Dossier, &canonical);
             assert_eq!(wire, body, "{name}: rendered back");
-            assert_eq!(d.translate(Body::Dossier, &wire).unwrap(), canonical, "{name}");
+            assert_eq!(
+                d.translate(Body::Dossier, &wire).unwrap(),
+                canonical,
+                "{name}"
+            );
         }
     }
 

@@ -222,7 +222,13 @@ impl Dossiers {
     }
 
     /// Queue the portal job of step `seq`, when the portal adapter is on.
-    async fn queue_portal(&self, tx: &mut Tx, code: &str, seq: i64, now: i64) -> Result<(), sqlx::Error> {
+    async fn queue_portal(
+        &self,
+        tx: &mut Tx,
+        code: &str,
+        seq: i64,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
         if self.portal.is_some() {
             crate::portal::enqueue_in(tx, code, seq, now).await?;
         }
@@ -744,8 +750,37 @@ impl Dossiers {
             };
             history.push(step().map_err(store_problem)?);
         }
+        // Fees paid online (PayGov): each payment's state, amount and transaction.
+        let mut payments = Vec::new();
+        for p in sqlx::query(
+            "SELECT reference, amount, state, txn_code, fees, updated_at FROM payments WHERE dossier_code = $1 ORDER BY created_at",
+        )
+        .bind(code.to_owned())
+        .fetch_all(pool)
+        .await
+        .map_err(store_problem)?
+        {
+            let one = || -> Result<Value, sqlx::Error> {
+                Ok(json!({
+                    "reference": p.try_get::<String, _>("reference")?,
+                    "amount": p.try_get::<i64, _>("amount")?,
+                    "state": p.try_get::<String, _>("state")?,
+                    "transaction_code": p.try_get::<Option<String>, _>("txn_code")?,
+                    "fees": serde_json::from_str::<Value>(&p.try_get::<String, _>("fees")?).unwrap_or(Value::Null),
+                    "updated_at": from_ms(p.try_get("updated_at")?),
+                }))
+            };
+            payments.push(one().map_err(store_problem)?);
+        }
+        let paid: i64 = payments
+            .iter()
+            .filter(|p| p["state"] == "paid")
+            .filter_map(|p| p["amount"].as_i64())
+            .sum();
         Ok(json!({
             "dossier": dossier,
+            "payments": payments,
+            "fees_paid": paid,
             "due_by": get_str("due_by")?,
             "due_provisional": get_i64("provisional")? != 0,
             "ended_at": ended.map(from_ms),
@@ -805,7 +840,10 @@ impl Dossiers {
         use crate::portal::online::Taken;
         let at = ms(&now());
         let (taken, detail) = match read {
-            Err(why) => (Taken::Refused(why.clone()), json!({ "item": item, "error": why })),
+            Err(why) => (
+                Taken::Refused(why.clone()),
+                json!({ "item": item, "error": why }),
+            ),
             Ok(d) => {
                 let body = serde_json::to_string(&d).map_err(|e| TxError::Store(e.to_string()))?;
                 let sha = hex::encode(openssl::sha::sha256(body.as_bytes()));
@@ -831,8 +869,19 @@ impl Dossiers {
                     (Taken::Again, Value::Null)
                 } else {
                     let rid = format!("dvcqg-online-{item}");
-                    insert_history(tx, &d.code, 1, d.status, None, ms(&d.received_at), at, PORTAL_ACTOR, &rid, "{}")
-                        .await?;
+                    insert_history(
+                        tx,
+                        &d.code,
+                        1,
+                        d.status,
+                        None,
+                        ms(&d.received_at),
+                        at,
+                        PORTAL_ACTOR,
+                        &rid,
+                        "{}",
+                    )
+                    .await?;
                     let taken = match installation {
                         Some(m) => {
                             sqlx::query(
