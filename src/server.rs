@@ -135,6 +135,23 @@ fn working_calendar(config: &Config) -> Result<crate::calendar::Calendar, ServeE
     Ok(calendar)
 }
 
+/// Simulators started inside this gateway (sandbox), by system name → URL: written to
+/// `data/run/listeners.json` and printed in the banner, so scripts and tests can drive them.
+static SIMULATORS: std::sync::Mutex<std::collections::BTreeMap<&'static str, String>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Record an in-process simulator's URL (see [`SIMULATORS`]).
+pub fn simulator_started(system: &'static str, url: &str) {
+    SIMULATORS
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(system, url.to_owned());
+}
+
+fn simulators() -> serde_json::Value {
+    serde_json::json!(*SIMULATORS.lock().unwrap_or_else(|p| p.into_inner()))
+}
+
 /// Run the gateway. Returns when a shutdown signal has been handled.
 pub async fn serve(config: Config) -> Result<(), ServeError> {
     edge::tls::install_crypto_provider();
@@ -281,6 +298,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         "members": format!("https://{member_addr}"),
         "operator": format!("http://{operator_addr}"),
         "pid": std::process::id(),
+        "simulators": simulators(),
     });
     if let Err(e) = write_private(&run_file, listeners.to_string().as_bytes()) {
         tracing::warn!(error = %e, "cannot write {}", run_file.display());
@@ -357,6 +375,9 @@ fn print_banner(
     println!("  member API : https://{host}   (mTLS or OAuth2 bearer tokens)");
     println!("  operator   : http://{operator}/metrics  /healthz  /readyz");
     println!("  store      : {}", crate::store::redact_url(&c.store_url()));
+    for (system, url) in SIMULATORS.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        println!("  simulator  : {system:<10} {url}/_sim/   (sandbox)");
+    }
     if c.sandbox {
         println!("  dev PKI    : {}", abs(&c.pki_dir()).display());
         let demo = reg.all().iter().find(|m| {

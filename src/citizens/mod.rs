@@ -121,6 +121,7 @@ impl Citizens {
                 .await
                 .map_err(|e| format!("cannot start the population simulator: {e}"))?;
             tracing::info!(url = %s.url(), "population: the sandbox simulator is answering citizen lookups");
+            crate::server::simulator_started("population", &s.url());
             let url = s.url();
             simulator = Some(s);
             Some(url)

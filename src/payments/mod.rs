@@ -326,6 +326,7 @@ impl Payments {
                 }
             });
             tracing::info!(%url, "sandbox: PayGov simulator (controls under /_sim/)");
+            crate::server::simulator_started("paygov", &url);
             (url, partner, Secret::new(secret))
         } else {
             if cfg.base_url.is_empty() || cfg.partner_code.is_empty() {

@@ -457,6 +457,7 @@ pub async fn connect(
             }
         });
         tracing::info!(url = %settings.base_url, "sandbox: DVCQG simulator (controls under /_sim/)");
+        crate::server::simulator_started("dvcqg", &settings.base_url);
     } else {
         let secret = cfg.password.resolve()?;
         settings.password = String::from_utf8(secret.expose().to_vec())
