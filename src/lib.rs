@@ -17,6 +17,7 @@ pub mod http;
 pub mod members;
 pub mod notices;
 pub mod payments;
+pub mod postal;
 pub mod pki;
 pub mod portal;
 pub mod queue;

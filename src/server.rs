@@ -241,6 +241,16 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
         None
     };
 
+    let postal = if config.adapters.vnpost.enabled {
+        Some(
+            crate::postal::Postal::connect(&config.adapters.vnpost, store.clone(), dossiers.clone())
+                .await
+                .map_err(|e| ServeError::Other(format!("adapters.vnpost: {e}")))?,
+        )
+    } else {
+        None
+    };
+
     let config = Arc::new(config);
     let state = AppState {
         inner: Arc::new(Inner {
@@ -254,6 +264,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
             dossiers: dossiers.clone(),
             citizens,
             payments: payments.clone(),
+            postal: postal.clone(),
         }),
     };
 
@@ -275,6 +286,9 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     ));
     let p_tasks = portal
         .map(|p| crate::portal::spawn(p, dossiers, registry.clone(), rx.clone()))
+        .unwrap_or_default();
+    let s_tasks = postal
+        .map(|p| p.spawn(rx.clone()))
         .unwrap_or_default();
     let r_task = payments.map(|p| tokio::spawn(p.run_reconciler(rx.clone())));
     let d_task = tokio::spawn(deliverer.run(rx));
@@ -315,7 +329,7 @@ pub async fn serve(config: Config) -> Result<(), ServeError> {
     if let Some(t) = r_task {
         let _ = t.await;
     }
-    for t in p_tasks {
+    for t in p_tasks.into_iter().chain(s_tasks) {
         let _ = t.await;
     }
     let _ = audit::append(

@@ -139,6 +139,29 @@ pub enum SimCommand {
         #[arg(long, default_value = "CONFIRM")]
         callback_kind: String,
     },
+    /// VNPost's public-utility post (NGSP): token, orders, cancel, the paged tracking list;
+    /// carrier events on demand (POST /_sim/advance) or over time (--step-ms), token expiry
+    /// (POST /_sim/expire_tokens), faults (POST /_sim/faults). Prints `{"url": "http://…"}`
+    /// first; runs until killed
+    Vnpost {
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: String,
+        /// `customerCode` orders must carry
+        #[arg(long, default_value = "VIDU_SNV")]
+        customer_code: String,
+        /// `customerKey` of the token call
+        #[arg(long, env = "VNPOST_SIM_KEY", default_value = "sandbox-key")]
+        customer_key: String,
+        /// `secretKey` of the token call
+        #[arg(long, env = "VNPOST_SIM_SECRET", default_value = "sandbox-secret")]
+        secret_key: String,
+        /// `expires_in` of its tokens
+        #[arg(long, default_value_t = 3600)]
+        token_ttl_secs: u64,
+        /// Milliseconds between an order's carrier events (0: only on demand)
+        #[arg(long, default_value_t = 0)]
+        step_ms: u64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -421,6 +444,37 @@ async fn sim_cmd(cmd: SimCommand) -> ExitCode {
             secret,
             callback_kind,
         } => return paygov_sim(listen, partner, secret, callback_kind).await,
+        SimCommand::Vnpost {
+            listen,
+            customer_code,
+            customer_key,
+            secret_key,
+            token_ttl_secs,
+            step_ms,
+        } => {
+            let sim = lienthong_vnpost::sim::Sim::new(lienthong_vnpost::sim::SimConfig {
+                customer_key,
+                secret_key,
+                customer_code,
+                token_ttl_secs,
+                step_interval_ms: step_ms,
+                ..lienthong_vnpost::sim::SimConfig::default()
+            });
+            let listener = match bind_and_announce(&listen).await {
+                Ok(l) => l,
+                Err(code) => return code,
+            };
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            return match lienthong_vnpost::sim::serve(sim, listener, stop).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         SimCommand::Population(args) => {
             return match args.run().await {
                 Ok(()) => ExitCode::SUCCESS,
@@ -467,7 +521,6 @@ async fn sim_cmd(cmd: SimCommand) -> ExitCode {
 }
 
 async fn paygov_sim(listen: String, partner: String, secret: String, kind: String) -> ExitCode {
-    use std::io::Write;
     crate::edge::tls::install_crypto_provider();
     let client_for_ca: lienthong_paygov::sim::ClientForCa = std::sync::Arc::new(|pem: &str| {
         let mut roots = rustls::RootCertStore::empty();
@@ -492,21 +545,10 @@ async fn paygov_sim(listen: String, partner: String, secret: String, kind: Strin
         reqwest::Client::new(),
         client_for_ca,
     );
-    let listener = match tokio::net::TcpListener::bind(&listen).await {
+    let listener = match bind_and_announce(&listen).await {
         Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: cannot listen on {listen}: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
-    match listener.local_addr() {
-        Ok(a) => println!("{}", serde_json::json!({ "url": format!("http://{a}") })),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::FAILURE;
-        }
-    }
-    let _ = std::io::stdout().flush();
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };
@@ -517,6 +559,22 @@ async fn paygov_sim(listen: String, partner: String, secret: String, kind: Strin
             ExitCode::FAILURE
         }
     }
+}
+
+/// Listen on `listen` and print `{"url": "http://…"}` (a simulator's first line).
+async fn bind_and_announce(listen: &str) -> Result<tokio::net::TcpListener, ExitCode> {
+    use std::io::Write;
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| {
+        eprintln!("error: cannot listen on {listen}: {e}");
+        ExitCode::FAILURE
+    })?;
+    let a = listener.local_addr().map_err(|e| {
+        eprintln!("error: {e}");
+        ExitCode::FAILURE
+    })?;
+    println!("{}", serde_json::json!({ "url": format!("http://{a}") }));
+    let _ = std::io::stdout().flush();
+    Ok(listener)
 }
 
 /// Certificates in a PEM bundle.

@@ -166,6 +166,98 @@ pub struct AdaptersCfg {
     pub dvcqg: DvcqgCfg,
     pub population: PopulationCfg,
     pub paygov: PaygovCfg,
+    pub vnpost: VnpostCfg,
+}
+
+/// VNPost public-utility post (`[adapters.vnpost]`, `shared/domain/vnpost.md`): result-delivery
+/// and dossier-pickup orders go out through a queue, tracking events come in by polling the
+/// paged tracking list. One profile (the `VNPOST` profile of the public client); URLs and the
+/// success `Status` are not published (assumed: configure).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VnpostCfg {
+    /// Take postal orders. Off: `/v1/postal/*` answers 503 `postal_disabled`.
+    pub enabled: bool,
+    /// Start the NGSP simulator inside the gateway on a loopback port and use it (the sandbox
+    /// does).
+    pub simulate: bool,
+    /// With `simulate`: milliseconds between an order's carrier events (1, 2, 4); 0: events
+    /// only when asked (`POST /_sim/advance` on the simulator).
+    pub simulate_step_ms: u64,
+    /// `apiGetToken`, `apiPostOrder`, `apiGetOrderTracking`, `apiCancelOrder` (full URLs).
+    pub token_url: String,
+    pub order_url: String,
+    pub tracking_url: String,
+    pub cancel_url: String,
+    /// `customerKey` and `secretKey` of the token call: `{ value | file | env }`.
+    pub customer_key: Option<SecretSource>,
+    pub secret_key: Option<SecretSource>,
+    /// `customerCode`: the agency's customer code; the tracking feed is filtered on it.
+    pub customer_code: String,
+    /// Sender defaults of result deliveries (the receiver of dossier pickups).
+    pub agency_name: String,
+    pub agency_address: String,
+    pub agency_email: String,
+    pub agency_tel: String,
+    /// The agency's VNPost postal codes (`senderProvince`, `senderDistrict`).
+    pub agency_province: i64,
+    pub agency_district: i64,
+    /// `Status` values meaning success (assumed).
+    pub success_status: Vec<String>,
+    /// Carrier `StatusCode`s meaning delivered (the public client uses `4`).
+    pub delivered_codes: Vec<String>,
+    /// Dossier status a delivered result moves a dossier in status 9 to (0: leave it to the desk).
+    pub delivered_status: u8,
+    /// `OrderNumber` of a dossier pickup: the dossier code and this suffix (a result delivery
+    /// uses the dossier code as it is).
+    pub pickup_suffix: String,
+    /// Milliseconds between tracking polls (a full page is followed at once).
+    pub poll_ms: u64,
+    /// `pagesize` of tracking calls.
+    pub page_size: u32,
+    pub connect_timeout_ms: u64,
+    pub timeout_ms: u64,
+    /// CA certificates (PEM) VNPost's server certificate must chain to; default: the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Order and cancel calls: back-off and dead letter.
+    pub retry: RetryCfg,
+    pub workers: usize,
+    pub lease_secs: u64,
+}
+
+impl Default for VnpostCfg {
+    fn default() -> Self {
+        VnpostCfg {
+            enabled: false,
+            simulate: false,
+            simulate_step_ms: 0,
+            token_url: String::new(),
+            order_url: String::new(),
+            tracking_url: String::new(),
+            cancel_url: String::new(),
+            customer_key: None,
+            secret_key: None,
+            customer_code: String::new(),
+            agency_name: String::new(),
+            agency_address: String::new(),
+            agency_email: String::new(),
+            agency_tel: String::new(),
+            agency_province: 0,
+            agency_district: 0,
+            success_status: vec!["200".into()],
+            delivered_codes: vec!["4".into()],
+            delivered_status: 10,
+            pickup_suffix: "-GOM".into(),
+            poll_ms: 60_000,
+            page_size: 50,
+            connect_timeout_ms: 5_000,
+            timeout_ms: 15_000,
+            ca_file: None,
+            retry: RetryCfg::default(),
+            workers: 4,
+            lease_secs: 60,
+        }
+    }
 }
 
 /// PayGov, the national payment platform (`[adapters.paygov]`): payments are started here,

@@ -983,7 +983,7 @@ impl Dossiers {
 }
 
 /// Whether `member` may see or change a dossier: it filed it, or it speaks for its organ.
-fn may_see(member: &Member, row: &sqlx::any::AnyRow) -> Result<bool, sqlx::Error> {
+pub(crate) fn may_see(member: &Member, row: &sqlx::any::AnyRow) -> Result<bool, sqlx::Error> {
     let by: String = row.try_get("created_by")?;
     let organ: String = row.try_get("receiving_organ")?;
     Ok(by == member.id

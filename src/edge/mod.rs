@@ -51,6 +51,8 @@ pub struct Inner {
     pub citizens: Arc<crate::citizens::Citizens>,
     /// `None` when `adapters.paygov.enabled` is off.
     pub payments: Option<Arc<crate::payments::Payments>>,
+    /// `None` when `adapters.vnpost.enabled` is off.
+    pub postal: Option<Arc<crate::postal::Postal>>,
 }
 
 impl std::ops::Deref for AppState {

@@ -9,6 +9,7 @@ mod edocs;
 mod health;
 mod oauth;
 mod payments;
+mod postal;
 mod query;
 mod reports;
 
@@ -148,6 +149,18 @@ pub fn member_router(state: AppState) -> Router {
                 Access::Service(Service::Payments),
                 get(payments::receipt),
             ),
+        )
+        .route(
+            "/v1/postal/orders",
+            guarded(&state, Access::Service(Service::Postal), post(postal::order)),
+        )
+        .route(
+            "/v1/postal/orders/{number}",
+            guarded(&state, Access::Service(Service::Postal), get(postal::get)),
+        )
+        .route(
+            "/v1/postal/orders/{number}/cancel",
+            guarded(&state, Access::Service(Service::Postal), post(postal::cancel)),
         )
         // The platform's callback: no member identity; the checksum (and, when configured,
         // the source address) decides.

@@ -1016,7 +1016,7 @@ fn may_see(member: &Member, row: &sqlx::any::AnyRow) -> bool {
         || lienthong_contract::OrganId::parse(&organ).is_ok_and(|o| member.speaks_for(&o))
 }
 
-fn fmt_ms(ms: i64) -> String {
+pub(crate) fn fmt_ms(ms: i64) -> String {
     crate::calendar::instant::format(
         &chrono::DateTime::from_timestamp_millis(ms)
             .unwrap_or_default()

@@ -53,6 +53,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../../migrations/sqlite/0007_payments.sql"),
         postgres: include_str!("../../migrations/postgres/0007_payments.sql"),
     },
+    Migration {
+        version: 8,
+        name: "postal",
+        sqlite: include_str!("../../migrations/sqlite/0008_postal.sql"),
+        postgres: include_str!("../../migrations/postgres/0008_postal.sql"),
+    },
 ];
 
 pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
