@@ -463,4 +463,5 @@ pub mod edoc;
 pub mod load;
 pub mod onestop;
 pub mod paygov;
+pub mod vnpost;
 pub mod pg;
