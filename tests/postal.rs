@@ -330,3 +330,25 @@ async fn cancel_and_retry() {
         .collect();
     assert_eq!(states, ["queued", "sent", "cancelling", "cancelled"]);
 }
+
+/// Production settings left out are named by `check-config` before anything starts.
+#[test]
+fn check_config_names_missing_vnpost_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("lienthong.toml");
+    std::fs::write(
+        &cfg,
+        "[adapters.vnpost]\nenabled = true\nsimulate = false\ntoken_url = \"https://ngsp.example/token\"\n",
+    )
+    .unwrap();
+    let out = std::process::Command::new(common::BIN)
+        .args(["--config", cfg.to_str().unwrap(), "check-config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    for key in ["order_url", "tracking_url", "cancel_url", "customer_code", "customer_key", "secret_key", "agency_name", "agency_province"] {
+        assert!(err.contains(&format!("adapters.vnpost.{key}")), "{key} not named:\n{err}");
+    }
+    assert!(!err.contains("adapters.vnpost.token_url"), "{err}");
+}

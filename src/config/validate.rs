@@ -255,6 +255,7 @@ pub(super) fn validate(loaded: &Loaded) -> Vec<ConfigError> {
     validate_calendar(c, &mut v);
     validate_dossiers(c, &mut v);
     validate_dvcqg(&c.adapters.dvcqg, &mut v);
+    validate_vnpost(&c.adapters.vnpost, &mut v);
     validate_citizens(c, &mut v);
 
     let mut ids = HashSet::new();
@@ -399,6 +400,66 @@ fn validate_dvcqg(d: &super::DvcqgCfg, v: &mut Collector<'_>) {
     }
     if let Err(e) = d.password.resolve() {
         v.err("adapters.dvcqg.password", e);
+    }
+}
+
+fn validate_vnpost(d: &super::VnpostCfg, v: &mut Collector<'_>) {
+    if !d.enabled {
+        return;
+    }
+    check_queue("adapters.vnpost", d.workers, d.lease_secs, &d.retry, v);
+    if d.timeout_ms < 100 {
+        v.err("adapters.vnpost.timeout_ms", "must be at least 100");
+    }
+    if d.page_size == 0 || d.page_size > 1000 {
+        v.err("adapters.vnpost.page_size", "must be 1–1000");
+    }
+    if d.delivered_codes.is_empty() {
+        v.err(
+            "adapters.vnpost.delivered_codes",
+            "at least one carrier StatusCode must mean delivered (the public client uses \"4\")",
+        );
+    }
+    if d.simulate {
+        return;
+    }
+    for (key, url) in [
+        ("token_url", &d.token_url),
+        ("order_url", &d.order_url),
+        ("tracking_url", &d.tracking_url),
+        ("cancel_url", &d.cancel_url),
+    ] {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            v.err(
+                format!("adapters.vnpost.{key}"),
+                "must be the NGSP URL from the VNPost profile (https://…), or set simulate = true",
+            );
+        }
+    }
+    if d.customer_code.is_empty() {
+        v.err("adapters.vnpost.customer_code", "must be set");
+    }
+    for (key, s) in [("customer_key", &d.customer_key), ("secret_key", &d.secret_key)] {
+        match s {
+            None => v.err(format!("adapters.vnpost.{key}"), "must be set"),
+            Some(s) => {
+                if let Err(e) = s.resolve() {
+                    v.err(format!("adapters.vnpost.{key}"), e);
+                }
+            }
+        }
+    }
+    if d.agency_name.is_empty() || d.agency_address.is_empty() {
+        v.err(
+            "adapters.vnpost.agency_name",
+            "the agency's name and address (sender of results) must be set",
+        );
+    }
+    if d.agency_province <= 0 || d.agency_district <= 0 {
+        v.err(
+            "adapters.vnpost.agency_province",
+            "the agency's VNPost postal codes (agency_province, agency_district) must be set",
+        );
     }
 }
 
