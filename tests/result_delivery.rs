@@ -110,6 +110,8 @@ async fn paid_and_delivered(db: Db) {
         desk.get(&format!("/v1/dossiers/{CODE}")).await["dossier"]["status"] == 10
     })
     .await;
+    let d = desk.get(&format!("/v1/dossiers/{CODE}")).await;
+    assert_eq!((d["fees_paid"].as_i64(), d["postal_orders"][0]["state"].as_str()), (Some(50000), Some("delivered")), "{d}");
     let order = desk.get(&format!("/v1/postal/orders/{CODE}")).await;
     assert_eq!(order["state"], "delivered", "{order}");
     let codes: Vec<&str> = order["events"]

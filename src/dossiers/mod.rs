@@ -772,6 +772,28 @@ impl Dossiers {
             };
             payments.push(one().map_err(store_problem)?);
         }
+        // Postal orders (VNPost): each order's direction, state and the carrier's last word.
+        let mut postal = Vec::new();
+        for o in sqlx::query(
+            "SELECT order_number, direction, state, carrier_status, item_code, updated_at FROM postal_orders WHERE dossier_code = $1 ORDER BY created_at",
+        )
+        .bind(code.to_owned())
+        .fetch_all(pool)
+        .await
+        .map_err(store_problem)?
+        {
+            let one = || -> Result<Value, sqlx::Error> {
+                Ok(json!({
+                    "order_number": o.try_get::<String, _>("order_number")?,
+                    "direction": o.try_get::<String, _>("direction")?,
+                    "state": o.try_get::<String, _>("state")?,
+                    "carrier_status": o.try_get::<Option<String>, _>("carrier_status")?,
+                    "item_code": o.try_get::<Option<String>, _>("item_code")?,
+                    "updated_at": from_ms(o.try_get("updated_at")?),
+                }))
+            };
+            postal.push(one().map_err(store_problem)?);
+        }
         let paid: i64 = payments
             .iter()
             .filter(|p| p["state"] == "paid")
@@ -781,6 +803,7 @@ impl Dossiers {
             "dossier": dossier,
             "payments": payments,
             "fees_paid": paid,
+            "postal_orders": postal,
             "due_by": get_str("due_by")?,
             "due_provisional": get_i64("provisional")? != 0,
             "ended_at": ended.map(from_ms),
