@@ -148,6 +148,31 @@ pub fn simulator_started(system: &'static str, url: &str) {
         .insert(system, url.to_owned());
 }
 
+/// Start simulator `system` on a loopback port with `serve` (given the listener), record its URL
+/// (see [`SIMULATORS`]) and answer it.
+pub async fn start_simulator<F, Fut>(system: &'static str, serve: F) -> Result<String, String>
+where
+    F: FnOnce(TcpListener) -> Fut,
+    Fut: std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| format!("{system} simulator: {e}"))?;
+    let url = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let fut = serve(listener);
+    tokio::spawn(async move {
+        if let Err(e) = fut.await {
+            tracing::warn!(error = %e, system, "simulator stopped");
+        }
+    });
+    tracing::info!(%url, system, "sandbox: simulator started (controls under /_sim/)");
+    simulator_started(system, &url);
+    Ok(url)
+}
+
 fn simulators() -> serde_json::Value {
     serde_json::json!(*SIMULATORS.lock().unwrap_or_else(|p| p.into_inner()))
 }

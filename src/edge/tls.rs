@@ -37,6 +37,23 @@ pub fn certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsSetupError>
     Ok(v)
 }
 
+/// `builder` trusting only the certificates (PEM) in `ca` for servers it calls (an adapter's
+/// `ca_file`, or the sandbox's dev CA for a simulator calling the gateway back).
+pub fn trusting(
+    builder: reqwest::ClientBuilder,
+    ca: &Path,
+) -> Result<reqwest::ClientBuilder, String> {
+    let mut roots = RootCertStore::empty();
+    for c in certs(ca).map_err(|e| e.to_string())? {
+        roots.add(c).map_err(|e| format!("{}: {e}", ca.display()))?;
+    }
+    Ok(builder.use_preconfigured_tls(
+        rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    ))
+}
+
 pub fn server_config(c: &Config) -> Result<Arc<rustls::ServerConfig>, TlsSetupError> {
     let chain = certs(&c.tls_cert())?;
     let key_path = c.tls_key();

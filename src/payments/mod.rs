@@ -291,15 +291,7 @@ impl Payments {
             } else {
                 cfg.partner_code.clone()
             };
-            let mut roots = rustls::RootCertStore::empty();
-            for c in crate::edge::tls::certs(callback_ca).map_err(|e| e.to_string())? {
-                roots.add(c).map_err(|e| e.to_string())?;
-            }
-            let tls = rustls::ClientConfig::builder()
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            let http = reqwest::Client::builder()
-                .use_preconfigured_tls(tls)
+            let http = crate::edge::tls::trusting(reqwest::Client::builder(), callback_ca)?
                 .build()
                 .map_err(|e| e.to_string())?;
             let sim = lienthong_paygov::sim::Sim::new(
@@ -311,22 +303,10 @@ impl Payments {
                 },
                 http,
             );
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .map_err(|e| format!("PayGov simulator: {e}"))?;
-            let url = format!(
-                "http://{}",
-                listener.local_addr().map_err(|e| e.to_string())?
-            );
-            tokio::spawn(async move {
-                if let Err(e) =
-                    lienthong_paygov::sim::serve(sim, listener, std::future::pending()).await
-                {
-                    tracing::warn!(error = %e, "PayGov simulator stopped");
-                }
-            });
-            tracing::info!(%url, "sandbox: PayGov simulator (controls under /_sim/)");
-            crate::server::simulator_started("paygov", &url);
+            let url = crate::server::start_simulator("paygov", |l| {
+                lienthong_paygov::sim::serve(sim, l, std::future::pending())
+            })
+            .await?;
             (url, partner, Secret::new(secret))
         } else {
             if cfg.base_url.is_empty() || cfg.partner_code.is_empty() {
@@ -350,15 +330,7 @@ impl Payments {
         let mut http = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms));
         if let Some(ca) = &cfg.ca_file {
-            let mut roots = rustls::RootCertStore::empty();
-            for c in crate::edge::tls::certs(ca).map_err(|e| e.to_string())? {
-                roots.add(c).map_err(|e| format!("{}: {e}", ca.display()))?;
-            }
-            http = http.use_preconfigured_tls(
-                rustls::ClientConfig::builder()
-                    .with_root_certificates(roots)
-                    .with_no_client_auth(),
-            );
+            http = crate::edge::tls::trusting(http, ca)?;
         }
         let http = http.build().map_err(|e| format!("PayGov client: {e}"))?;
         let bearer = match &cfg.access_token {

@@ -244,24 +244,11 @@ impl Postal {
                     .unwrap_or_else(|| "200".into()),
                 ..lienthong_vnpost::sim::SimConfig::default()
             });
-            let (key, secret) = (sim_key(), sim_secret());
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                .await
-                .map_err(|e| format!("VNPost simulator: {e}"))?;
-            let url = format!(
-                "http://{}",
-                listener.local_addr().map_err(|e| e.to_string())?
-            );
-            tokio::spawn(async move {
-                if let Err(e) =
-                    lienthong_vnpost::sim::serve(sim, listener, std::future::pending()).await
-                {
-                    tracing::warn!(error = %e, "VNPost simulator stopped");
-                }
-            });
-            tracing::info!(%url, "sandbox: VNPost simulator (controls under /_sim/)");
-            crate::server::simulator_started("vnpost", &url);
-            (Endpoints::under(&url), key, secret)
+            let url = crate::server::start_simulator("vnpost", |l| {
+                lienthong_vnpost::sim::serve(sim, l, std::future::pending())
+            })
+            .await?;
+            (Endpoints::under(&url), sim_key(), sim_secret())
         } else {
             let missing: Vec<&str> = [
                 ("token_url", cfg.token_url.is_empty()),
@@ -298,15 +285,7 @@ impl Postal {
         let mut http = reqwest::Client::builder()
             .connect_timeout(Duration::from_millis(cfg.connect_timeout_ms));
         if let Some(ca) = &cfg.ca_file {
-            let mut roots = rustls::RootCertStore::empty();
-            for c in crate::edge::tls::certs(ca).map_err(|e| e.to_string())? {
-                roots.add(c).map_err(|e| format!("{}: {e}", ca.display()))?;
-            }
-            http = http.use_preconfigured_tls(
-                rustls::ClientConfig::builder()
-                    .with_root_certificates(roots)
-                    .with_no_client_auth(),
-            );
+            http = crate::edge::tls::trusting(http, ca)?;
         }
         let http = http.build().map_err(|e| format!("VNPost client: {e}"))?;
         let as_text = |s: &Secret, what: &str| {

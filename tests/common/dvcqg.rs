@@ -2,8 +2,7 @@
 #![allow(dead_code)]
 
 use serde_json::Value;
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 pub struct PortalSim {
     child: Child,
@@ -14,26 +13,18 @@ pub struct PortalSim {
 impl PortalSim {
     /// Start the simulator on a free loopback port; its sessions live `session_ttl_secs`.
     pub fn start(session_ttl_secs: u64) -> PortalSim {
-        let mut child = Command::new(super::BIN)
-            .args(["sim", "dvcqg", "--listen", "127.0.0.1:0"])
-            .args(["--session-ttl-secs", &session_ttl_secs.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn lienthong sim dvcqg");
-        let mut line = String::new();
-        let out = child.stdout.take().expect("stdout");
-        std::io::BufReader::new(out).read_line(&mut line).unwrap();
-        let first: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("simulator's first line {line:?}: {e}"));
+        let ttl = session_ttl_secs.to_string();
+        let (child, url) = super::spawn_sim(&[
+            "dvcqg",
+            "--listen",
+            "127.0.0.1:0",
+            "--session-ttl-secs",
+            &ttl,
+        ]);
         PortalSim {
             child,
-            url: first["url"].as_str().unwrap().to_owned(),
-            http: {
-                let _ = rustls::crypto::ring::default_provider().install_default();
-                reqwest::Client::new()
-            },
+            url,
+            http: reqwest::Client::new(),
         }
     }
 

@@ -463,5 +463,25 @@ pub mod edoc;
 pub mod load;
 pub mod onestop;
 pub mod paygov;
+
+/// Start `lienthong sim <args…>` on a free loopback port: the child and the URL it printed first.
+pub fn spawn_sim(args: &[&str]) -> (Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(BIN)
+        .arg("sim")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn lienthong sim {args:?}: {e}"));
+    let mut line = String::new();
+    let out = child.stdout.take().expect("stdout");
+    std::io::BufReader::new(out).read_line(&mut line).unwrap();
+    let first: serde_json::Value = serde_json::from_str(&line)
+        .unwrap_or_else(|e| panic!("simulator's first line {line:?}: {e}"));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    (child, first["url"].as_str().unwrap().to_owned())
+}
 pub mod vnpost;
 pub mod pg;

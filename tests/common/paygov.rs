@@ -4,8 +4,7 @@
 
 use lienthong_paygov::checksum;
 use serde_json::{json, Map, Value};
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 pub const PARTNER: &str = "VIDU01";
 pub const SECRET: &str = "sandbox-secret";
@@ -25,30 +24,18 @@ impl Drop for PaygovSim {
 
 impl PaygovSim {
     pub fn start() -> PaygovSim {
-        let mut child = Command::new(super::BIN)
-            .args([
-                "sim",
-                "paygov",
-                "--listen",
-                "127.0.0.1:0",
-                "--partner",
-                PARTNER,
-            ])
-            .env("PAYGOV_SIM_SECRET", SECRET)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn lienthong sim paygov");
-        let mut line = String::new();
-        let out = child.stdout.take().expect("stdout");
-        std::io::BufReader::new(out).read_line(&mut line).unwrap();
-        let first: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("simulator's first line {line:?}: {e}"));
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (child, url) = super::spawn_sim(&[
+            "paygov",
+            "--listen",
+            "127.0.0.1:0",
+            "--partner",
+            PARTNER,
+            "--secret",
+            SECRET,
+        ]);
         PaygovSim {
             child,
-            url: first["url"].as_str().unwrap().to_owned(),
+            url,
             http: reqwest::Client::new(),
         }
     }

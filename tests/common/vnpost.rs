@@ -2,8 +2,7 @@
 #![allow(dead_code)]
 
 use serde_json::{json, Value};
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 
 pub const CUSTOMER: &str = "VIDU_SNV";
 
@@ -22,22 +21,12 @@ impl Drop for VnpostSim {
 
 impl VnpostSim {
     pub fn start(args: &[&str]) -> VnpostSim {
-        let mut child = Command::new(super::BIN)
-            .args(["sim", "vnpost", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn lienthong sim vnpost");
-        let mut line = String::new();
-        let out = child.stdout.take().expect("stdout");
-        std::io::BufReader::new(out).read_line(&mut line).unwrap();
-        let first: Value = serde_json::from_str(&line)
-            .unwrap_or_else(|e| panic!("simulator's first line {line:?}: {e}"));
+        let mut all = vec!["vnpost", "--listen", "127.0.0.1:0"];
+        all.extend_from_slice(args);
+        let (child, url) = super::spawn_sim(&all);
         VnpostSim {
             child,
-            url: first["url"].as_str().unwrap().to_owned(),
+            url,
             http: reqwest::Client::new(),
         }
     }
