@@ -366,3 +366,378 @@ fn text_of(v: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::SimConfig;
+    use crate::testkit::{order, start};
+    use crate::wire::FIRST_ID;
+    use serde_json::json;
+
+    #[test]
+    fn endpoints_are_under_the_base_without_its_trailing_slash() {
+        let e = Endpoints::under("http://sim.local/ngsp/");
+        assert_eq!(e.token, "http://sim.local/ngsp/token");
+        assert_eq!(e.order, "http://sim.local/ngsp/order/post");
+        assert_eq!(e.tracking, "http://sim.local/ngsp/order/tracking");
+        assert_eq!(e.cancel, "http://sim.local/ngsp/order/cancel");
+    }
+
+    #[test]
+    fn tokens_are_renewed_a_little_before_they_expire() {
+        let now = Instant::now();
+        assert_eq!(renew_at(now, 3600), now + Duration::from_secs(3570));
+        assert_eq!(renew_at(now, 10), now + Duration::from_secs(9));
+        assert_eq!(renew_at(now, 0), now + Duration::from_secs(3570));
+    }
+
+    #[test]
+    fn transient_errors_are_the_ones_worth_retrying() {
+        let token = |status| Error::Token {
+            status,
+            body: String::new(),
+        };
+        let http = |status| Error::Http {
+            status,
+            body: String::new(),
+        };
+        for e in [
+            Error::Timeout,
+            Error::Transport("x".into()),
+            token(0),
+            token(503),
+            token(429),
+            token(408),
+            http(500),
+            http(503),
+            http(429),
+            http(408),
+            http(401),
+        ] {
+            assert!(e.is_transient(), "{e:?}");
+        }
+        let refused = Error::Refused {
+            status: "400".into(),
+            message: String::new(),
+        };
+        for e in [
+            token(401),
+            token(400),
+            http(400),
+            http(404),
+            http(409),
+            refused,
+            Error::BadAnswer("x".into()),
+        ] {
+            assert!(!e.is_transient(), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn long_bodies_are_cut_on_a_character_boundary() {
+        let body = "đ".repeat(1000);
+        let cut = truncate(&body);
+        assert_eq!(cut.chars().count(), BODY_CHARS + 1);
+        assert_eq!(truncate("ngắn"), "ngắn");
+    }
+
+    /// Many calls, some concurrent, share one token; revoked tokens are renewed once and the
+    /// call that met the 401 still succeeds.
+    #[tokio::test]
+    async fn one_token_serves_many_calls_and_is_renewed_after_revocation() {
+        let s = start(SimConfig::default()).await;
+        let c = s.client();
+        // Concurrent first calls: the token mutex makes them share one fetch.
+        let (a, b, d, e) = tokio::join!(
+            c.tracking(10, FIRST_ID),
+            c.tracking(10, FIRST_ID),
+            c.tracking(10, FIRST_ID),
+            c.tracking(10, FIRST_ID)
+        );
+        for r in [a, b, d, e] {
+            r.unwrap();
+        }
+        for _ in 0..4 {
+            c.tracking(10, FIRST_ID).await.unwrap();
+        }
+        c.create_order(&order("H99-1")).await.unwrap();
+        assert_eq!(c.tokens_fetched(), 1);
+        assert_eq!(s.control("/_sim/expire_tokens", json!({})).await, 204);
+        c.tracking(10, FIRST_ID).await.unwrap();
+        assert_eq!(c.tokens_fetched(), 2);
+        let stats = s.sim.stats();
+        assert_eq!(stats["tokens_issued"], 2);
+        assert_eq!(stats["token_rejections"], 1);
+        assert_eq!(stats["tracking_calls"], 10);
+    }
+
+    /// A 1-second token is renewed before it runs out (no call is refused), and again after.
+    #[tokio::test]
+    async fn short_lived_tokens_are_renewed_before_and_after_expiry() {
+        let s = start(SimConfig {
+            token_ttl_secs: 1,
+            ..SimConfig::default()
+        })
+        .await;
+        let c = s.client();
+        c.tracking(5, FIRST_ID).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(950)).await;
+        c.tracking(5, FIRST_ID).await.unwrap();
+        assert_eq!(
+            c.tokens_fetched(),
+            2,
+            "renewed in the last tenth of its life"
+        );
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        c.tracking(5, FIRST_ID).await.unwrap();
+        assert_eq!(c.tokens_fetched(), 3, "renewed after expiry");
+        assert_eq!(s.sim.stats()["token_rejections"], 0);
+    }
+
+    #[tokio::test]
+    async fn wrong_credentials_are_a_token_error_not_worth_retrying() {
+        let s = start(SimConfig::default()).await;
+        let e = s
+            .client_with("sandbox-key", "wrong")
+            .tracking(5, FIRST_ID)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::Token { status: 401, body } if body.contains("invalid_client")),
+            "{e:?}"
+        );
+        assert!(!e.is_transient());
+    }
+
+    /// The same order twice makes one order (two create calls); the same number with another
+    /// body is refused with 409; another customer code with 400.
+    #[tokio::test]
+    async fn orders_are_idempotent_by_number_and_conflicts_refused() {
+        let s = start(SimConfig::default()).await;
+        let c = s.client();
+        let o = order("000.00.12.H99-20260302-0000123");
+        let a = c.create_order(&o).await.unwrap();
+        assert_eq!(a.status(), "200");
+        assert_eq!(a.status_raw, json!(200));
+        c.create_order(&o).await.unwrap();
+        let orders = s.sim.orders();
+        assert_eq!(orders.as_array().map(Vec::len), Some(1));
+        assert_eq!(orders[0]["creates"], 2);
+        assert_eq!(orders[0]["item_code"], "EV000000001VN");
+        assert_eq!(orders[0]["order"], serde_json::to_value(&o).unwrap());
+        let other = Order {
+            receiver_name: "Người Khác".into(),
+            ..o.clone()
+        };
+        let e = c.create_order(&other).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Refused { status, .. } if status == "409"),
+            "{e:?}"
+        );
+        assert!(!e.is_transient());
+        let foreign = Order {
+            customer_code: "KHAC".into(),
+            order_number: "H99-2".into(),
+            ..o
+        };
+        let e = c.create_order(&foreign).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Refused { status, .. } if status == "400"),
+            "{e:?}"
+        );
+    }
+
+    /// A success `Status` the client is not configured for is a refusal.
+    #[tokio::test]
+    async fn success_is_what_the_profile_says() {
+        let s = start(SimConfig {
+            success_status: "OK".into(),
+            ..SimConfig::default()
+        })
+        .await;
+        let e = s.client().create_order(&order("H99-1")).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Refused { status, .. } if status == "OK"),
+            "{e:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn cancel_works_before_delivery_and_is_refused_after() {
+        let s = start(SimConfig::default()).await;
+        let c = s.client();
+        for n in ["H99-1", "H99-2"] {
+            c.create_order(&order(n)).await.unwrap();
+        }
+        s.sim.advance("H99-1", "1");
+        c.cancel_order("VIDU_SNV", "H99-1").await.unwrap();
+        c.cancel_order("VIDU_SNV", "H99-1").await.unwrap();
+        s.sim.advance("H99-2", "4");
+        let e = c.cancel_order("VIDU_SNV", "H99-2").await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Refused { status, .. } if status == "400"),
+            "{e:?}"
+        );
+        let e = c
+            .cancel_order("VIDU_SNV", "không có & số?")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&e, Error::Refused { status, .. } if status == "404"),
+            "{e:?}"
+        );
+        let orders = s.sim.orders();
+        assert_eq!(orders[0]["cancelled"], true);
+        assert_eq!(orders[1]["cancelled"], false);
+    }
+
+    /// Seven events read three at a time: three pages by following the last id, each event
+    /// once and in order.
+    #[tokio::test]
+    async fn tracking_pages_follow_the_last_id() {
+        let s = start(SimConfig::default()).await;
+        let c = s.client();
+        let ids: Vec<String> = (1..=7)
+            .map(|i| s.sim.advance(&format!("H99-{i}"), "1"))
+            .collect();
+        let first = c.tracking(3, FIRST_ID).await.unwrap();
+        assert_eq!((first.size, first.total_pages, first.returned), (7, 3, 3));
+        let mut seen: Vec<String> = first.events.iter().map(|e| e.id.clone()).collect();
+        let mut pages = 1;
+        let mut last = seen.last().cloned().unwrap();
+        loop {
+            let p = c.tracking(3, &last).await.unwrap();
+            if p.events.is_empty() {
+                break;
+            }
+            pages += 1;
+            seen.extend(p.events.iter().map(|e| e.id.clone()));
+            last = seen.last().cloned().unwrap();
+        }
+        assert_eq!(pages, 3);
+        assert_eq!(seen, ids);
+        assert!(ids.iter().all(|id| id.len() == 24));
+        let e = &first.events[0];
+        assert_eq!(
+            (e.order_number.as_str(), e.status_code.as_str()),
+            ("H99-1", "1")
+        );
+        assert_eq!(e.status_message, "Đã nhận bưu gửi");
+        assert_eq!(e.customer_code, "VIDU_SNV");
+    }
+
+    /// Injected 503s are transient HTTP errors (token service: transient token errors), and
+    /// the service answers again once they are used up.
+    #[tokio::test]
+    async fn service_unavailable_is_transient() {
+        let s = start(SimConfig::default()).await;
+        let c = s.client();
+        assert_eq!(
+            s.control(
+                "/_sim/faults",
+                json!({"order": 1, "tracking": 1, "token": 1})
+            )
+            .await,
+            204
+        );
+        let e = c.tracking(5, FIRST_ID).await.unwrap_err();
+        assert!(
+            matches!(e, Error::Token { status: 503, .. }) && e.is_transient(),
+            "{e:?}"
+        );
+        let e = c.create_order(&order("H99-1")).await.unwrap_err();
+        assert!(
+            matches!(e, Error::Http { status: 503, .. }) && e.is_transient(),
+            "{e:?}"
+        );
+        let e = c.tracking(5, FIRST_ID).await.unwrap_err();
+        assert!(
+            matches!(e, Error::Http { status: 503, .. }) && e.is_transient(),
+            "{e:?}"
+        );
+        c.create_order(&order("H99-1")).await.unwrap();
+        s.sim.set_faults(crate::sim::Faults {
+            cancel: 5,
+            ..Default::default()
+        });
+        s.sim.clear_faults();
+        c.cancel_order("VIDU_SNV", "H99-1").await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn an_unreachable_service_is_a_transient_transport_error() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        drop(l);
+        let c = Client::new(
+            reqwest::Client::new(),
+            Endpoints::under(&url),
+            "k",
+            "s",
+            vec!["200".into()],
+            Duration::from_secs(2),
+        );
+        let e = c.tracking(5, FIRST_ID).await.unwrap_err();
+        assert!(
+            matches!(e, Error::Transport(_)) && e.is_transient(),
+            "{e:?}"
+        );
+    }
+
+    /// The shared sample page (skipped when `shared/` is not next to the repository).
+    #[test]
+    fn the_shared_tracking_sample_parses() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/domain/samples/vnpost-tracking.json"
+        );
+        let Ok(text) = std::fs::read_to_string(path) else {
+            eprintln!("skipped: {path} absent");
+            return;
+        };
+        let p = parse_page(&serde_json::from_str(&text).unwrap()).unwrap();
+        assert_eq!(
+            (p.size, p.total_pages, p.returned, p.events.len()),
+            (50, 1, 2, 2)
+        );
+        let e = &p.events[1];
+        assert_eq!(e.id, "65e2f0a1c0ffee0000000002");
+        assert_eq!(e.status_code, "4");
+        assert_eq!(e.item_code, "EV000000001VN");
+        assert_eq!(e.pos_id, "990100");
+        assert_eq!(e.event_time, "2026-03-17 10:20:00");
+        assert_eq!(e.notes, "Người nhận: Đỗ Thị Thử");
+    }
+
+    /// Plain-string ids, codes as text, numbers where text is expected, missing fields and
+    /// counters; an event without an id is refused.
+    #[test]
+    fn tracking_pages_are_read_leniently_but_need_ids() {
+        let p = parse_page(&json!({"_embedded": {"rh:doc": [
+            {"_id": "65e2f0a10000000000000009", "StatusCode": "A1", "POSID": 990000},
+        ]}}))
+        .unwrap();
+        assert_eq!((p.size, p.total_pages, p.returned), (0, 0, 1));
+        let e = &p.events[0];
+        assert_eq!(
+            (e.id.as_str(), e.status_code.as_str()),
+            ("65e2f0a10000000000000009", "A1")
+        );
+        assert_eq!((e.pos_id.as_str(), e.notes.as_str()), ("990000", ""));
+        let empty = parse_page(&json!({"_size": 0, "_total_pages": 0, "_returned": 0})).unwrap();
+        assert!(empty.events.is_empty());
+        for bad in [
+            json!({"_embedded": {"rh:doc": [{"StatusCode": 4}]}}),
+            json!({"_embedded": {"rh:doc": [{"_id": {"$oid": 5}}]}}),
+            json!({"_embedded": {"rh:doc": {}}}),
+            json!([]),
+        ] {
+            assert!(
+                matches!(parse_page(&bad), Err(Error::BadAnswer(_))),
+                "{bad}"
+            );
+        }
+    }
+}
