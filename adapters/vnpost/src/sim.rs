@@ -673,3 +673,235 @@ pub async fn serve(
         .with_graceful_shutdown(stop)
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::{order, start};
+
+    /// A raw GET with an optional `Authorization`; status and JSON body (null when not JSON).
+    async fn get_json(url: &str, auth: Option<&str>) -> (u16, Value) {
+        let mut req = reqwest::Client::new().get(url);
+        if let Some(a) = auth {
+            req = req.header("Authorization", a);
+        }
+        let r = req.send().await.expect("call");
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A token from the simulator's token service, as an `Authorization` value.
+    async fn bearer(url: &str) -> String {
+        let r = reqwest::Client::new()
+            .post(format!("{url}/token"))
+            .basic_auth("sandbox-key", Some("sandbox-secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .expect("token call");
+        let t: crate::wire::Token = r.json().await.expect("token answer");
+        assert_eq!((t.token_type.as_str(), t.expires_in), ("Bearer", 3600));
+        format!("Bearer {}", t.access_token)
+    }
+
+    #[tokio::test]
+    async fn the_token_service_refuses_bad_clients_grants_and_tokens() {
+        let s = start(SimConfig::default()).await;
+        let http = reqwest::Client::new();
+        let token = format!("{}/token", s.url);
+        let grant = [("grant_type", "client_credentials")];
+        let r = http
+            .post(&token)
+            .basic_auth("sandbox-key", Some("x"))
+            .form(&grant)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+        assert_eq!(
+            r.json::<Value>().await.unwrap(),
+            json!({"error": "invalid_client"})
+        );
+        let r = http
+            .post(&token)
+            .basic_auth("sandbox-key", Some("sandbox-secret"))
+            .form(&[("grant_type", "password")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400);
+        assert_eq!(
+            r.json::<Value>().await.unwrap(),
+            json!({"error": "unsupported_grant_type"})
+        );
+        let (a, b) = (bearer(&s.url).await, bearer(&s.url).await);
+        assert_ne!(a, b, "tokens are unique");
+        let tracking = format!("{}/order/tracking", s.url);
+        for auth in [
+            None,
+            Some("Bearer nope"),
+            Some("Basic c2FuZGJveC1rZXk6c2FuZGJveC1zZWNyZXQ="),
+        ] {
+            let (status, body) = get_json(&tracking, auth).await;
+            assert_eq!(status, 401);
+            assert_eq!(body["fault"]["code"], 900901);
+        }
+        assert_eq!(get_json(&tracking, Some(&a)).await.0, 200);
+        s.sim.expire_tokens();
+        assert_eq!(get_json(&tracking, Some(&a)).await.0, 401);
+        assert_eq!(s.sim.stats()["token_rejections"], 4);
+        assert_eq!(s.sim.stats()["tokens_issued"], 2);
+    }
+
+    /// The feed in RESTHeart shape: counters, `_id.$oid`, numeric and textual codes, foreign
+    /// customers' events and events of unknown orders included; page size clamped.
+    #[tokio::test]
+    async fn the_tracking_feed_has_the_restheart_shape() {
+        let s = start(SimConfig::default()).await;
+        let auth = bearer(&s.url).await;
+        s.client().create_order(&order("H99-1")).await.unwrap();
+        let own = s.sim.advance("H99-1", "1");
+        assert_eq!(
+            s.control(
+                "/_sim/advance",
+                json!({"order_number": "H99-1", "status_code": "X9", "notes": "ghi chú", "customer_code": "KHAC"})
+            )
+            .await,
+            200
+        );
+        s.sim.advance("không-có", "2");
+        let (status, page) = get_json(
+            &format!("{}/order/tracking?pagesize=2&lastId={FIRST_ID}", s.url),
+            Some(&auth),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            (
+                page["_size"].clone(),
+                page["_total_pages"].clone(),
+                page["_returned"].clone()
+            ),
+            (json!(3), json!(2), json!(2))
+        );
+        let docs = page["_embedded"]["rh:doc"].as_array().unwrap();
+        let first = docs[0].as_object().unwrap();
+        let keys: Vec<&str> = first.keys().map(String::as_str).collect();
+        for k in [
+            "_id",
+            "CustomerCode",
+            "OrderNumber",
+            "EventTime",
+            "POSID",
+            "ItemCode",
+            "StatusCode",
+            "StatusMessage",
+            "Notes",
+        ] {
+            assert!(keys.contains(&k), "{k} in {keys:?}");
+        }
+        assert_eq!(first["_id"], json!({"$oid": own}));
+        assert_eq!(first["StatusCode"], json!(1));
+        assert_eq!(first["ItemCode"], "EV000000001VN");
+        assert_eq!(first["StatusMessage"], "Đã nhận bưu gửi");
+        let time = first["EventTime"].as_str().unwrap();
+        assert!(
+            chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%d %H:%M:%S").is_ok(),
+            "{time}"
+        );
+        let foreign = &docs[1];
+        assert_eq!(
+            (
+                foreign["CustomerCode"].clone(),
+                foreign["StatusCode"].clone()
+            ),
+            (json!("KHAC"), json!("X9"))
+        );
+        assert_eq!(
+            (foreign["StatusMessage"].clone(), foreign["Notes"].clone()),
+            (json!("Trạng thái X9"), json!("ghi chú"))
+        );
+        assert_eq!(
+            s.sim.orders()[0]["events"],
+            json!(["1"]),
+            "a foreign event is not the order's"
+        );
+        let (_, all) = get_json(
+            &format!("{}/order/tracking?pagesize=1000", s.url),
+            Some(&auth),
+        )
+        .await;
+        assert_eq!(
+            (all["_returned"].clone(), all["_total_pages"].clone()),
+            (json!(3), json!(1))
+        );
+        let last = docs[1]["_id"]["$oid"].as_str().unwrap();
+        let (_, rest) = get_json(
+            &format!("{}/order/tracking?pagesize=0&lastId={last}", s.url),
+            Some(&auth),
+        )
+        .await;
+        assert_eq!(rest["_embedded"]["rh:doc"][0]["OrderNumber"], "không-có");
+        assert_eq!(rest["_embedded"]["rh:doc"][0]["ItemCode"], "");
+    }
+
+    /// Orders with a missing number are refused with Status 400 (HTTP 200).
+    #[tokio::test]
+    async fn an_order_without_a_number_is_refused() {
+        let s = start(SimConfig::default()).await;
+        let auth = bearer(&s.url).await;
+        let mut body = serde_json::to_value(order("H99-1")).unwrap();
+        body.as_object_mut().unwrap().remove("OrderNumber");
+        let r = reqwest::Client::new()
+            .post(format!("{}/order/post", s.url))
+            .header("Authorization", auth)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200);
+        assert_eq!(r.json::<Value>().await.unwrap()["Status"], 400);
+        assert_eq!(s.sim.orders(), json!([]));
+    }
+
+    /// With a 50 ms clock an order goes 1, 2, 4 on its own and stops there; a cancelled one
+    /// stops moving.
+    #[tokio::test]
+    async fn the_clock_delivers_orders() {
+        let s = start(SimConfig {
+            step_interval_ms: 50,
+            ..SimConfig::default()
+        })
+        .await;
+        let c = s.client();
+        c.create_order(&order("H99-1")).await.unwrap();
+        c.create_order(&order("H99-2")).await.unwrap();
+        c.cancel_order("VIDU_SNV", "H99-2").await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while s.sim.orders()[0]["events"] != json!(["1", "2", "4"]) {
+            assert!(
+                Instant::now() < deadline,
+                "not delivered: {}",
+                s.sim.orders()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let orders = s.sim.orders();
+        assert_eq!(orders[0]["events"], json!(["1", "2", "4"]));
+        assert_eq!(orders[1]["events"], json!([]));
+        let page = c.tracking(50, FIRST_ID).await.unwrap();
+        let codes: Vec<&str> = page.events.iter().map(|e| e.status_code.as_str()).collect();
+        assert_eq!(codes, ["1", "2", "4"]);
+        assert_eq!(page.events[2].status_message, "Phát thành công");
+    }
+
+    #[test]
+    fn steps_resume_after_the_furthest_reached() {
+        let sim = Sim::new(SimConfig::default());
+        let codes = |v: &[&str]| v.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+        assert_eq!(sim.next_step(&[]).as_deref(), Some("1"));
+        assert_eq!(sim.next_step(&codes(&["2", "X"])).as_deref(), Some("4"));
+        assert_eq!(sim.next_step(&codes(&["1", "4"])), None);
+    }
+}
