@@ -144,6 +144,18 @@ struct Stats {
     cancel_calls: u64,
 }
 
+impl Stats {
+    /// Count a call of `kind` (tokens are counted when issued).
+    fn count(&mut self, kind: Kind) {
+        match kind {
+            Kind::Token => {}
+            Kind::Order => self.order_calls += 1,
+            Kind::Cancel => self.cancel_calls += 1,
+            Kind::Tracking => self.tracking_calls += 1,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     /// Issued tokens and when; expiry revokes them all by clearing this.
@@ -419,12 +431,19 @@ fn invalid_credentials() -> Response {
     (StatusCode::UNAUTHORIZED, Json(fault)).into_response()
 }
 
-/// The checks every wire call but the token's goes through: an injected fault, then the token.
+/// The checks every wire call but the token's goes through (and is counted by): an injected
+/// fault, then the token.
 fn gate(sim: &Sim, kind: Kind, headers: &HeaderMap) -> Option<Response> {
+    sim.inner().stats.count(kind);
     if sim.take_fault(kind) {
         return Some(unavailable());
     }
     (!sim.authorized(headers)).then(invalid_credentials)
+}
+
+/// The refusal of a customer code other than the configured one.
+fn wrong_customer(sim: &Sim, code: Option<&str>) -> Option<Response> {
+    (code != Some(sim.cfg.customer_code.as_str())).then(|| refusal(400, "Sai mã khách hàng"))
 }
 
 /// Whether `headers` carry `Basic base64(customer_key:secret_key)`.
@@ -476,12 +495,11 @@ async fn create_order(
     headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    sim.inner().stats.order_calls += 1;
     if let Some(r) = gate(&sim, Kind::Order, &headers) {
         return r;
     }
-    if body["CustomerCode"].as_str() != Some(sim.cfg.customer_code.as_str()) {
-        return refusal(400, "Sai mã khách hàng");
+    if let Some(r) = wrong_customer(&sim, body["CustomerCode"].as_str()) {
+        return r;
     }
     let number = body["OrderNumber"].as_str().unwrap_or_default().to_owned();
     if number.is_empty() {
@@ -528,12 +546,11 @@ async fn cancel_order(
     headers: HeaderMap,
     Query(q): Query<CancelQuery>,
 ) -> Response {
-    sim.inner().stats.cancel_calls += 1;
     if let Some(r) = gate(&sim, Kind::Cancel, &headers) {
         return r;
     }
-    if q.customer_code != sim.cfg.customer_code {
-        return refusal(400, "Sai mã khách hàng");
+    if let Some(r) = wrong_customer(&sim, Some(&q.customer_code)) {
+        return r;
     }
     let delivered = sim.delivered_code().to_owned();
     let mut inner = sim.inner();
@@ -564,7 +581,6 @@ async fn tracking(
     headers: HeaderMap,
     Query(q): Query<TrackingQuery>,
 ) -> Response {
-    sim.inner().stats.tracking_calls += 1;
     if let Some(r) = gate(&sim, Kind::Tracking, &headers) {
         return r;
     }

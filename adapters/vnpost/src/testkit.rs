@@ -91,3 +91,17 @@ pub fn order(number: &str) -> Order {
         receiver_district: 9902,
     }
 }
+
+/// The text of `shared/domain/samples/<name>`, or `None` (with a note) when `shared/` is not
+/// next to the repository, so that tests using it skip.
+pub fn shared_sample(name: &str) -> Option<String> {
+    let path = format!(
+        "{}/../../../shared/domain/samples/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).ok();
+    if text.is_none() {
+        eprintln!("skipped: {path} absent");
+    }
+    text
+}
