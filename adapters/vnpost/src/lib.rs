@@ -8,3 +8,6 @@
 pub mod client;
 pub mod sim;
 pub mod wire;
+
+#[cfg(test)]
+mod testkit;

@@ -106,3 +106,32 @@ pub struct Page {
 
 /// The cursor of the very first call.
 pub const FIRST_ID: &str = "000000000000000000000000";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shared sample order reads into [`Order`] and writes back the same JSON (skipped
+    /// when `shared/` is not next to the repository).
+    #[test]
+    fn the_shared_order_sample_round_trips() {
+        let Some(text) = crate::testkit::shared_sample("vnpost-order.json") else {
+            return;
+        };
+        let v: Value = serde_json::from_str(&text).unwrap();
+        let o: Order = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(o.order_number, "000.00.12.H99-20260302-0000123");
+        assert_eq!(o.receiver_district, 9902);
+        assert_eq!(serde_json::to_value(&o).unwrap(), v);
+    }
+
+    #[test]
+    fn answers_and_tokens_read_leniently() {
+        let a: Answer = serde_json::from_str(r#"{"Status": 200}"#).unwrap();
+        assert_eq!((a.status(), a.message.as_str()), ("200".to_owned(), ""));
+        let a: Answer = serde_json::from_str(r#"{"Status": "OK", "Message": "x"}"#).unwrap();
+        assert_eq!(a.status(), "OK");
+        let t: Token = serde_json::from_str(r#"{"access_token": "t"}"#).unwrap();
+        assert_eq!((t.token_type.as_str(), t.expires_in), ("Bearer", 0));
+    }
+}
