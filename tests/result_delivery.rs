@@ -65,7 +65,7 @@ async fn paid_and_delivered(db: Db) {
                 "channel": "in_person",
                 "received_at": "2026-11-23T09:15:00+07:00",
                 "result_delivery": "post",
-                "fees": [{"name": "Lệ phí cấp giấy xác nhận", "amount": 50000, "collected": "online"}]
+                "fees": [{"name": "Lệ phí cấp giấy xác nhận", "amount": 50000, "collected": "acceptance"}]
             }),
         )
         .await;
