@@ -141,11 +141,26 @@ async fn orders_and_tracking(db: Db) {
     let mut bad = order_body(D1, "result_delivery");
     bad["citizen"]["province_code"] = json!("Hà Nội");
     let (s, v) = desk.post("/v1/postal/orders", &bad).await;
-    assert_eq!((s, v["code"].as_str(), v["field"].as_str()), (422, Some("invalid_postal_order"), Some("citizen.province_code")), "{v}");
+    assert_eq!(
+        (s, v["code"].as_str(), v["field"].as_str()),
+        (
+            422,
+            Some("invalid_postal_order"),
+            Some("citizen.province_code")
+        ),
+        "{v}"
+    );
     let (s, v) = desk
-        .post("/v1/postal/orders", &order_body("000.00.20.H99-20260302-9999999", "result_delivery"))
+        .post(
+            "/v1/postal/orders",
+            &order_body("000.00.20.H99-20260302-9999999", "result_delivery"),
+        )
         .await;
-    assert_eq!((s, v["code"].as_str()), (422, Some("dossier_not_found")), "{v}");
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (422, Some("dossier_not_found")),
+        "{v}"
+    );
     assert_eq!(count(&g, "SELECT COUNT(*) FROM postal_orders").await, 0);
 
     for d in [D1, D2, D3] {
@@ -162,7 +177,11 @@ async fn orders_and_tracking(db: Db) {
     let mut other = order_body(D1, "result_delivery");
     other["contents"] = json!("Bản sao");
     let (s, v) = desk.post("/v1/postal/orders", &other).await;
-    assert_eq!((s, v["code"].as_str()), (409, Some("postal_order_exists")), "{v}");
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("postal_order_exists")),
+        "{v}"
+    );
 
     for n in [D1, D2, D3, pickup_no.as_str()] {
         wait_state(&desk, n, "sent").await;
@@ -171,9 +190,21 @@ async fn orders_and_tracking(db: Db) {
     }
     // Both directions: the citizen receives a result, sends a dossier.
     let o = sim.order(D1).await.unwrap();
-    assert_eq!((o["order"]["ReceiverName"].as_str(), o["order"]["SenderProvince"].as_i64()), (Some("Đỗ Thị Thử"), Some(99)));
+    assert_eq!(
+        (
+            o["order"]["ReceiverName"].as_str(),
+            o["order"]["SenderProvince"].as_i64()
+        ),
+        (Some("Đỗ Thị Thử"), Some(99))
+    );
     let o = sim.order(&pickup_no).await.unwrap();
-    assert_eq!((o["order"]["SenderName"].as_str(), o["order"]["ReceiverName"].as_str()), (Some("Đỗ Thị Thử"), Some("Sở Nội vụ tỉnh Ví Dụ")));
+    assert_eq!(
+        (
+            o["order"]["SenderName"].as_str(),
+            o["order"]["ReceiverName"].as_str()
+        ),
+        (Some("Đỗ Thị Thử"), Some("Sở Nội vụ tỉnh Ví Dụ"))
+    );
     assert_eq!(o["order"]["ReceiverDistrict"], 9901);
 
     // The token expires mid-run: the gateway gets a new one and goes on.
@@ -208,26 +239,53 @@ async fn orders_and_tracking(db: Db) {
     })
     .await;
     let after = sim.get("/_sim/stats").await;
-    assert!(after["token_rejections"].as_u64() > before["token_rejections"].as_u64(), "{before} {after}");
-    assert!(after["tokens_issued"].as_u64() > before["tokens_issued"].as_u64(), "{before} {after}");
+    assert!(
+        after["token_rejections"].as_u64() > before["token_rejections"].as_u64(),
+        "{before} {after}"
+    );
+    assert!(
+        after["tokens_issued"].as_u64() > before["tokens_issued"].as_u64(),
+        "{before} {after}"
+    );
 
     for d in [D1, D2, D3] {
         let v = desk.view(d).await;
-        let codes: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["status_code"].as_str().unwrap()).collect();
+        let codes: Vec<&str> = v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["status_code"].as_str().unwrap())
+            .collect();
         assert_eq!(codes, ["1", "2", "4"], "{v}");
         assert_eq!(v["carrier_status"], "4");
         assert_eq!(dossier_status(&g, d).await, 10, "{d}");
     }
-    assert_eq!(desk.view(&pickup_no).await["events"].as_array().unwrap().len(), 2);
-    assert_eq!(dossier_status(&g, D4).await, 2, "a pickup does not return a dossier");
+    assert_eq!(
+        desk.view(&pickup_no).await["events"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        dossier_status(&g, D4).await,
+        2,
+        "a pickup does not return a dossier"
+    );
     assert_eq!(count(&g, "SELECT COUNT(*) FROM postal_events").await, 11);
     // The installation heard of each event once, and of each returned dossier.
     let events = desk.notices("postal.event").await;
     assert_eq!(events.len(), 11);
-    let returned: Vec<&Value> = events.iter().filter(|n| n["detail"]["dossier_status"] == 10).collect();
+    let returned: Vec<&Value> = events
+        .iter()
+        .filter(|n| n["detail"]["dossier_status"] == 10)
+        .collect();
     assert_eq!(returned.len(), 3);
     // And the dossier's step 10 is the gateway's, once.
-    assert_eq!(count(&g, "SELECT COUNT(*) FROM dossier_events WHERE status = 10").await, 3);
+    assert_eq!(
+        count(&g, "SELECT COUNT(*) FROM dossier_events WHERE status = 10").await,
+        3
+    );
 }
 
 both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn restart_between_polls);
@@ -276,13 +334,25 @@ async fn restart_between_polls(db: Db) {
     assert_eq!(count(&g, "SELECT COUNT(*) FROM postal_events").await, 7);
     for d in [D1, D2] {
         let v = desk.view(d).await;
-        let codes: Vec<&str> = v["events"].as_array().unwrap().iter().map(|e| e["status_code"].as_str().unwrap()).collect();
-        let want: &[&str] = if d == D1 { &["1", "2", "3", "4"] } else { &["2", "3", "4"] };
+        let codes: Vec<&str> = v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["status_code"].as_str().unwrap())
+            .collect();
+        let want: &[&str] = if d == D1 {
+            &["1", "2", "3", "4"]
+        } else {
+            &["2", "3", "4"]
+        };
         assert_eq!(codes, want, "{d}");
         assert_eq!(dossier_status(&g, d).await, 10);
     }
     assert_eq!(desk.notices("postal.event").await.len(), 7);
-    assert_eq!(count(&g, "SELECT COUNT(*) FROM dossier_events WHERE status = 10").await, 2);
+    assert_eq!(
+        count(&g, "SELECT COUNT(*) FROM dossier_events WHERE status = 10").await,
+        2
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -304,11 +374,15 @@ async fn cancel_and_retry() {
     assert_eq!(sim.order(D1).await.unwrap()["creates"], 1);
 
     // Cancelled at VNPost; asking again answers the same.
-    let (s, v) = desk.post(&format!("/v1/postal/orders/{D1}/cancel"), &json!({})).await;
+    let (s, v) = desk
+        .post(&format!("/v1/postal/orders/{D1}/cancel"), &json!({}))
+        .await;
     assert_eq!((s, v["state"].as_str()), (202, Some("cancelling")), "{v}");
     wait_state(&desk, D1, "cancelled").await;
     assert_eq!(sim.order(D1).await.unwrap()["cancelled"], true);
-    let (s, v) = desk.post(&format!("/v1/postal/orders/{D1}/cancel"), &json!({})).await;
+    let (s, v) = desk
+        .post(&format!("/v1/postal/orders/{D1}/cancel"), &json!({}))
+        .await;
     assert_eq!((s, v["state"].as_str()), (200, Some("cancelled")), "{v}");
 
     // A delivered order cannot be cancelled; an unknown one is not found.
@@ -316,10 +390,22 @@ async fn cancel_and_retry() {
     wait_state(&desk, D2, "sent").await;
     sim.advance(D2, "4").await;
     wait_state(&desk, D2, "delivered").await;
-    let (s, v) = desk.post(&format!("/v1/postal/orders/{D2}/cancel"), &json!({})).await;
-    assert_eq!((s, v["code"].as_str()), (409, Some("postal_order_delivered")), "{v}");
-    let (s, v) = desk.post("/v1/postal/orders/KHONG-CO/cancel", &json!({})).await;
-    assert_eq!((s, v["code"].as_str()), (404, Some("postal_order_not_found")), "{v}");
+    let (s, v) = desk
+        .post(&format!("/v1/postal/orders/{D2}/cancel"), &json!({}))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (409, Some("postal_order_delivered")),
+        "{v}"
+    );
+    let (s, v) = desk
+        .post("/v1/postal/orders/KHONG-CO/cancel", &json!({}))
+        .await;
+    assert_eq!(
+        (s, v["code"].as_str()),
+        (404, Some("postal_order_not_found")),
+        "{v}"
+    );
     // The installation heard: queued, sent, cancelling, cancelled for D1.
     let states: Vec<String> = desk
         .notices("postal.order")
@@ -347,8 +433,20 @@ fn check_config_names_missing_vnpost_settings() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let err = String::from_utf8(out.stderr).unwrap();
-    for key in ["order_url", "tracking_url", "cancel_url", "customer_code", "customer_key", "secret_key", "agency_name", "agency_province"] {
-        assert!(err.contains(&format!("adapters.vnpost.{key}")), "{key} not named:\n{err}");
+    for key in [
+        "order_url",
+        "tracking_url",
+        "cancel_url",
+        "customer_code",
+        "customer_key",
+        "secret_key",
+        "agency_name",
+        "agency_province",
+    ] {
+        assert!(
+            err.contains(&format!("adapters.vnpost.{key}")),
+            "{key} not named:\n{err}"
+        );
     }
     assert!(!err.contains("adapters.vnpost.token_url"), "{err}");
 }

@@ -35,8 +35,14 @@ async fn paid_and_delivered(db: Db) {
     )
     .unwrap();
     let mut env = vec![
-        ("LIENTHONG_LISTEN__MEMBERS".to_owned(), "127.0.0.1:0".to_owned()),
-        ("LIENTHONG_LISTEN__OPERATOR".to_owned(), "127.0.0.1:0".to_owned()),
+        (
+            "LIENTHONG_LISTEN__MEMBERS".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ),
+        (
+            "LIENTHONG_LISTEN__OPERATOR".to_owned(),
+            "127.0.0.1:0".to_owned(),
+        ),
     ];
     if let Some(url) = db.store_url() {
         env.push(("LIENTHONG_STORE__URL".into(), url));
@@ -48,7 +54,10 @@ async fn paid_and_delivered(db: Db) {
     .unwrap();
     let sims = &listeners["simulators"];
     let (paygov, dvcqg) = (
-        sims["paygov"].as_str().expect("paygov simulator").to_owned(),
+        sims["paygov"]
+            .as_str()
+            .expect("paygov simulator")
+            .to_owned(),
         sims["dvcqg"].as_str().expect("dvcqg simulator").to_owned(),
     );
     assert!(sims["vnpost"].is_string(), "{sims}");
@@ -70,9 +79,18 @@ async fn paid_and_delivered(db: Db) {
         )
         .await;
     assert_eq!(filed["dossier"]["status"], 2, "{filed}");
-    let step = |status: u8, at: &str, note: &str| json!({ "status": status, "at": at, "note": note });
-    desk.must(&format!("/v1/dossiers/{CODE}/events"), &step(4, "2026-11-23T10:00:00+07:00", "Chuyển phòng chuyên môn")).await;
-    desk.must(&format!("/v1/dossiers/{CODE}/events"), &step(6, "2026-11-23T11:00:00+07:00", "Yêu cầu nộp lệ phí")).await;
+    let step =
+        |status: u8, at: &str, note: &str| json!({ "status": status, "at": at, "note": note });
+    desk.must(
+        &format!("/v1/dossiers/{CODE}/events"),
+        &step(4, "2026-11-23T10:00:00+07:00", "Chuyển phòng chuyên môn"),
+    )
+    .await;
+    desk.must(
+        &format!("/v1/dossiers/{CODE}/events"),
+        &step(6, "2026-11-23T11:00:00+07:00", "Yêu cầu nộp lệ phí"),
+    )
+    .await;
 
     // Paid through PayGov: the platform calls back (twice: one effect).
     let (s, p) = desk
@@ -98,10 +116,17 @@ async fn paid_and_delivered(db: Db) {
     })
     .await;
     let d = desk.get(&format!("/v1/dossiers/{CODE}")).await;
-    assert_eq!(d["dossier"]["status"], 4, "a paid fee resumes processing: {d}");
+    assert_eq!(
+        d["dossier"]["status"], 4,
+        "a paid fee resumes processing: {d}"
+    );
 
     // Processed; the result goes by post and is delivered over time.
-    desk.must(&format!("/v1/dossiers/{CODE}/events"), &step(9, "2026-11-23T15:00:00+07:00", "Đã có kết quả")).await;
+    desk.must(
+        &format!("/v1/dossiers/{CODE}/events"),
+        &step(9, "2026-11-23T15:00:00+07:00", "Đã có kết quả"),
+    )
+    .await;
     let (s, o) = desk
         .post("/v1/postal/orders", &order_body(CODE, "result_delivery"))
         .await;
@@ -111,7 +136,14 @@ async fn paid_and_delivered(db: Db) {
     })
     .await;
     let d = desk.get(&format!("/v1/dossiers/{CODE}")).await;
-    assert_eq!((d["fees_paid"].as_i64(), d["postal_orders"][0]["state"].as_str()), (Some(50000), Some("delivered")), "{d}");
+    assert_eq!(
+        (
+            d["fees_paid"].as_i64(),
+            d["postal_orders"][0]["state"].as_str()
+        ),
+        (Some(50000), Some("delivered")),
+        "{d}"
+    );
     let order = desk.get(&format!("/v1/postal/orders/{CODE}")).await;
     assert_eq!(order["state"], "delivered", "{order}");
     let codes: Vec<&str> = order["events"]

@@ -131,7 +131,12 @@ fn not_found(number: &str) -> Problem {
     )
 }
 
-fn text(o: &serde_json::Map<String, Value>, key: &str, path: &str, required: bool) -> Result<String, Problem> {
+fn text(
+    o: &serde_json::Map<String, Value>,
+    key: &str,
+    path: &str,
+    required: bool,
+) -> Result<String, Problem> {
     match o.get(key) {
         None | Some(Value::Null) if !required => Ok(String::new()),
         None | Some(Value::Null) => Err(invalid(path, format!("Thiếu trường {path}."))),
@@ -367,13 +372,12 @@ impl Postal {
         request_id: &str,
     ) -> Result<(StatusCode, Value), Problem> {
         let req = read_request(bytes)?;
-        let dossier = sqlx::query(
-            "SELECT status, created_by, receiving_organ FROM dossiers WHERE code = $1",
-        )
-        .bind(req.dossier_code.clone())
-        .fetch_optional(self.store.pool())
-        .await
-        .map_err(store_problem)?;
+        let dossier =
+            sqlx::query("SELECT status, created_by, receiving_organ FROM dossiers WHERE code = $1")
+                .bind(req.dossier_code.clone())
+                .fetch_optional(self.store.pool())
+                .await
+                .map_err(store_problem)?;
         let dossier = match dossier {
             Some(r) if crate::dossiers::may_see(caller, &r).map_err(store_problem)? => r,
             _ => {
@@ -489,7 +493,8 @@ impl Postal {
         .map_err(store_problem)?;
         let row = match row {
             Some(r)
-                if r.try_get::<String, _>("member").is_ok_and(|m| m == caller.id)
+                if r.try_get::<String, _>("member")
+                    .is_ok_and(|m| m == caller.id)
                     || crate::dossiers::may_see(caller, &r).map_err(store_problem)? =>
             {
                 r
@@ -550,8 +555,13 @@ impl Postal {
         let current = self.view(caller, number).await?;
         let state = current["state"].as_str().unwrap_or_default().to_owned();
         let conflict = |code: &'static str, detail: String| {
-            Err(Problem::new(StatusCode::CONFLICT, code, "Postal order cannot be cancelled", detail)
-                .with_extra("state", state.clone()))
+            Err(Problem::new(
+                StatusCode::CONFLICT,
+                code,
+                "Postal order cannot be cancelled",
+                detail,
+            )
+            .with_extra("state", state.clone()))
         };
         match state.as_str() {
             "cancelled" | "cancelling" => return Ok((StatusCode::OK, current)),
@@ -603,7 +613,11 @@ impl Postal {
             )
             .with_header(axum::http::header::RETRY_AFTER, "5"));
         }
-        let new_state = if local == 1 { "cancelled" } else { "cancelling" };
+        let new_state = if local == 1 {
+            "cancelled"
+        } else {
+            "cancelling"
+        };
         let dossier = current["dossier_code"].as_str().unwrap_or_default();
         crate::notices::notify_in(
             &mut tx,
@@ -676,7 +690,11 @@ mod tests {
     fn refused(v: Value) -> String {
         match read_request(v.to_string().as_bytes()) {
             Ok(_) => "accepted".into(),
-            Err(p) => format!("{}:{}", p.code, p.extra.get("field").and_then(Value::as_str).unwrap_or("")),
+            Err(p) => format!(
+                "{}:{}",
+                p.code,
+                p.extra.get("field").and_then(Value::as_str).unwrap_or("")
+            ),
         }
     }
 

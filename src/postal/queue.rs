@@ -134,7 +134,11 @@ impl Postal {
                 now,
                 Some(format!(
                     "{} bị dừng; lỗi cuối: {}",
-                    if job.call == "create" { "Gửi đơn" } else { "Huỷ đơn" },
+                    if job.call == "create" {
+                        "Gửi đơn"
+                    } else {
+                        "Huỷ đơn"
+                    },
                     why.unwrap_or("")
                 )),
             ),
@@ -157,12 +161,20 @@ impl Postal {
         .rows_affected();
         if updated == 1 {
             if let Some(s) = state {
-                let mut detail = json!({ "order_number": job.number, "state": s, "call": job.call });
+                let mut detail =
+                    json!({ "order_number": job.number, "state": s, "call": job.call });
                 if let Some(e) = &error {
                     detail["error"] = json!(e);
                 }
-                crate::notices::notify_in(&mut tx, &job.member, &job.dossier, "postal.order", &detail, now)
-                    .await?;
+                crate::notices::notify_in(
+                    &mut tx,
+                    &job.member,
+                    &job.dossier,
+                    "postal.order",
+                    &detail,
+                    now,
+                )
+                .await?;
             }
         }
         tx.commit().await

@@ -264,7 +264,13 @@ impl Postal {
             }
             match self.poll_round().await {
                 Ok(a) if a.returned > 0 => {
-                    tracing::info!(applied = a.applied, repeated = a.repeated, skipped = a.skipped, returned = a.dossiers_returned, "vnpost: tracking events")
+                    tracing::info!(
+                        applied = a.applied,
+                        repeated = a.repeated,
+                        skipped = a.skipped,
+                        returned = a.dossiers_returned,
+                        "vnpost: tracking events"
+                    )
                 }
                 Ok(_) => {}
                 Err(PollError::Raced) => {}

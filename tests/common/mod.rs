@@ -483,5 +483,5 @@ pub fn spawn_sim(args: &[&str]) -> (Child, String) {
     let _ = rustls::crypto::ring::default_provider().install_default();
     (child, first["url"].as_str().unwrap().to_owned())
 }
-pub mod vnpost;
 pub mod pg;
+pub mod vnpost;
