@@ -360,10 +360,12 @@ async fn cancel_and_retry() {
     let db = Db::sqlite();
     let dir = tempfile::tempdir().unwrap();
     let sim = VnpostSim::start(&[]);
-    let g = Gateway::start_with(&db, dir.path(), &gateway_config(&sim, ""));
+    let cfg = gateway_config(&sim, "").replace("max_attempts = 50", "max_attempts = 4");
+    let g = Gateway::start_with(&db, dir.path(), &cfg);
     let desk = Desk::new(&g);
     desk.dossier(D1, &[4, 9]).await;
     desk.dossier(D2, &[4, 9]).await;
+    desk.dossier(D3, &[4, 9]).await;
 
     // VNPost answers 503 twice: the order is retried and made once.
     sim.control("/_sim/faults", &json!({ "order": 2 })).await;
@@ -406,6 +408,37 @@ async fn cancel_and_retry() {
         (404, Some("postal_order_not_found")),
         "{v}"
     );
+    // VNPost down for longer than the retries last: the order fails, the desk hears, and once
+    // VNPost is back the operator sends it again.
+    sim.control("/_sim/faults", &json!({ "order": 100 })).await;
+    desk.order(D3, "result_delivery").await;
+    wait_state(&desk, D3, "failed").await;
+    let v = desk.view(D3).await;
+    assert!(v["last_error"].as_str().unwrap().contains("503"), "{v}");
+    assert_eq!(v["attempts"], 4, "{v}");
+    assert!(sim.order(D3).await.is_none());
+    let out = g.cli(&["postal", "orders", "--state", "failed"]);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && listed.contains(D3) && !listed.contains(D1),
+        "{listed}"
+    );
+    sim.control("/_sim/faults", &json!({})).await;
+    let out = g.cli(&["postal", "retry", D3]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "re-queued 1 failed order"
+    );
+    wait_state(&desk, D3, "sent").await;
+    assert_eq!(sim.order(D3).await.unwrap()["creates"], 1);
+    let failed: Vec<Value> = desk
+        .notices("postal.order")
+        .await
+        .into_iter()
+        .filter(|n| n["dossier_code"] == D3 && n["detail"]["state"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+
     // The installation heard: queued, sent, cancelling, cancelled for D1.
     let states: Vec<String> = desk
         .notices("postal.order")

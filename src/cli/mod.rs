@@ -78,6 +78,27 @@ pub enum Command {
     /// Jobs for the national public service portal (DVCQG): list them, re-queue dead ones
     #[command(subcommand)]
     Portal(PortalCommand),
+    /// Postal orders (VNPost): list them, send failed ones again
+    #[command(subcommand)]
+    Postal(PostalCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PostalCommand {
+    /// Postal orders, newest first (one JSON object per line)
+    Orders {
+        /// Only this state: queued, sent, cancelling, cancelled, delivered, failed
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(short = 'n', long, default_value_t = 50)]
+        count: i64,
+    },
+    /// Send failed orders again: the given order numbers, or with --failed every failed order
+    Retry {
+        numbers: Vec<String>,
+        #[arg(long, conflicts_with = "numbers")]
+        failed: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -411,6 +432,13 @@ pub fn run(cli: Cli) -> ExitCode {
             };
             runtime().block_on(portal_cmd(&c, cmd))
         }
+        Command::Postal(cmd) => {
+            let c = match load(&cli.global) {
+                Ok(c) => c,
+                Err(code) => return code,
+            };
+            runtime().block_on(postal_cmd(&c, cmd))
+        }
         Command::Deliveries(cmd) => {
             let c = match load(&cli.global) {
                 Ok(c) => c,
@@ -664,6 +692,35 @@ async fn portal_cmd(c: &Config, cmd: PortalCommand) -> ExitCode {
             }
             let n = admin::retry(&store, &ids, dossier.as_deref()).await;
             print_requeued(n, ("job", "jobs"))
+        }
+    }
+}
+
+async fn postal_cmd(c: &Config, cmd: PostalCommand) -> ExitCode {
+    use crate::postal::admin;
+    let store = match open_store(c).await {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    match cmd {
+        PostalCommand::Orders { state, count } => {
+            print_rows(admin::list(&store, state.as_deref(), count).await)
+        }
+        PostalCommand::Retry { numbers, failed } => {
+            if numbers.is_empty() && !failed {
+                eprintln!("error: give order numbers, or --failed to send every failed order again");
+                return ExitCode::from(2);
+            }
+            match admin::retry(&store, &numbers).await {
+                Ok(n) => {
+                    println!("re-queued {n} failed order{}", if n == 1 { "" } else { "s" });
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
         }
     }
 }

@@ -14,6 +14,7 @@
 //!   dossier 9 → 10) in the transaction that moves the persisted cursor past them, so a restart
 //!   between polls neither loses nor repeats an event.
 
+pub mod admin;
 pub mod queue;
 pub mod tracking;
 
