@@ -60,7 +60,10 @@ async fn paid_and_delivered(db: Db) {
             .to_owned(),
         sims["dvcqg"].as_str().expect("dvcqg simulator").to_owned(),
     );
-    assert!(sims["vnpost"].is_string(), "{sims}");
+    let vnpost = sims["vnpost"]
+        .as_str()
+        .expect("vnpost simulator")
+        .to_owned();
     let desk = Member::new(&g, "motcua");
 
     // Filed at the desk, the citizen asking for the result by post.
@@ -128,7 +131,13 @@ async fn paid_and_delivered(db: Db) {
     )
     .await;
     let (s, o) = desk
-        .post("/v1/postal/orders", &order_body(CODE, "result_delivery"))
+        .post("/v1/postal/orders", &{
+            // The desk knows GSO area codes; the sandbox maps them to VNPost postal codes.
+            let mut b = order_body(CODE, "result_delivery");
+            b["citizen"]["province_code"] = json!("99");
+            b["citizen"]["district_code"] = json!("991");
+            b
+        })
         .await;
     assert_eq!(s, 202, "{o}");
     wait_for("the dossier returned (10)", || async {
@@ -143,6 +152,16 @@ async fn paid_and_delivered(db: Db) {
         ),
         (Some(50000), Some("delivered")),
         "{d}"
+    );
+    let at_post = sim_get(&format!("{vnpost}/_sim/orders")).await;
+    assert_eq!(
+        (
+            at_post[0]["order"]["ReceiverProvince"].as_i64(),
+            at_post[0]["order"]["ReceiverDistrict"].as_i64(),
+            at_post[0]["creates"].as_i64()
+        ),
+        (Some(99), Some(9902), Some(1)),
+        "{at_post}"
     );
     let order = desk.get(&format!("/v1/postal/orders/{CODE}")).await;
     assert_eq!(order["state"], "delivered", "{order}");

@@ -202,6 +202,9 @@ pub struct VnpostCfg {
     /// The agency's VNPost postal codes (`senderProvince`, `senderDistrict`).
     pub agency_province: i64,
     pub agency_district: i64,
+    /// GSO area code → VNPost postal code, for installations that send area codes (text)
+    /// instead of postal codes (numbers); the LGSP shared code lists carry the pairs.
+    pub area_postal_codes: std::collections::BTreeMap<String, i64>,
     /// `Status` values meaning success (assumed).
     pub success_status: Vec<String>,
     /// Carrier `StatusCode`s meaning delivered (the public client uses `4`).
@@ -244,6 +247,7 @@ impl Default for VnpostCfg {
             agency_tel: String::new(),
             agency_province: 0,
             agency_district: 0,
+            area_postal_codes: Default::default(),
             success_status: vec!["200".into()],
             delivered_codes: vec!["4".into()],
             delivered_status: 10,

@@ -158,17 +158,41 @@ fn text(
     }
 }
 
-fn postal_code(o: &serde_json::Map<String, Value>, key: &str, path: &str) -> Result<i64, Problem> {
-    match o.get(key).and_then(Value::as_i64) {
-        Some(n) if (1..=999_999).contains(&n) => Ok(n),
+/// A VNPost postal code: given as a number, or as a GSO area code (text) found in `areas`
+/// (`adapters.vnpost.area_postal_codes`).
+fn postal_code(
+    o: &serde_json::Map<String, Value>,
+    key: &str,
+    path: &str,
+    areas: &std::collections::BTreeMap<String, i64>,
+) -> Result<i64, Problem> {
+    match o.get(key) {
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(n) if (1..=999_999).contains(&n) => Ok(n),
+            _ => Err(invalid(
+                path,
+                format!("Trường {path} phải là mã bưu chính VNPost (số nguyên dương)."),
+            )),
+        },
+        Some(Value::String(area)) => areas.get(area.trim()).copied().ok_or_else(|| {
+            invalid(
+                path,
+                format!(
+                    "Mã địa bàn {area:?} ở trường {path} chưa có trong bảng đổi sang mã bưu chính VNPost (adapters.vnpost.area_postal_codes); gửi mã bưu chính (số) hoặc bổ sung bảng."
+                ),
+            )
+        }),
         _ => Err(invalid(
             path,
-            format!("Trường {path} phải là mã bưu chính VNPost (số nguyên dương), không phải mã hành chính."),
+            format!("Thiếu trường {path}: mã bưu chính VNPost (số) hoặc mã địa bàn hành chính (chuỗi)."),
         )),
     }
 }
 
-fn read_request(bytes: &[u8]) -> Result<Request, Problem> {
+fn read_request(
+    bytes: &[u8],
+    areas: &std::collections::BTreeMap<String, i64>,
+) -> Result<Request, Problem> {
     let v: Value = serde_json::from_slice(bytes).map_err(|e| {
         Problem::bad_request(
             "invalid_json",
@@ -198,8 +222,8 @@ fn read_request(bytes: &[u8]) -> Result<Request, Problem> {
         address: text(c, "address", "citizen.address", true)?,
         phone: text(c, "phone", "citizen.phone", true)?,
         email: text(c, "email", "citizen.email", false)?,
-        province_code: postal_code(c, "province_code", "citizen.province_code")?,
-        district_code: postal_code(c, "district_code", "citizen.district_code")?,
+        province_code: postal_code(c, "province_code", "citizen.province_code", areas)?,
+        district_code: postal_code(c, "district_code", "citizen.district_code", areas)?,
     };
     let digits = citizen.phone.trim_start_matches('+');
     if !(9..=12).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -372,7 +396,7 @@ impl Postal {
         bytes: &[u8],
         request_id: &str,
     ) -> Result<(StatusCode, Value), Problem> {
-        let req = read_request(bytes)?;
+        let req = read_request(bytes, &self.cfg.area_postal_codes)?;
         let dossier =
             sqlx::query("SELECT status, created_by, receiving_organ FROM dossiers WHERE code = $1")
                 .bind(req.dossier_code.clone())
@@ -688,8 +712,26 @@ mod tests {
         })
     }
 
+    fn areas() -> std::collections::BTreeMap<String, i64> {
+        [("99".to_owned(), 99), ("991".to_owned(), 9902)].into()
+    }
+
+    #[test]
+    fn area_codes_map_to_postal_codes() {
+        let mut b = body();
+        b["citizen"]["province_code"] = json!("99");
+        b["citizen"]["district_code"] = json!("991");
+        let r = read_request(b.to_string().as_bytes(), &areas()).expect("mapped");
+        assert_eq!(
+            (r.citizen.province_code, r.citizen.district_code),
+            (99, 9902)
+        );
+        b["citizen"]["district_code"] = json!("992");
+        assert_eq!(refused(b), "invalid_postal_order:citizen.district_code");
+    }
+
     fn refused(v: Value) -> String {
-        match read_request(v.to_string().as_bytes()) {
+        match read_request(v.to_string().as_bytes(), &areas()) {
             Ok(_) => "accepted".into(),
             Err(p) => format!(
                 "{}:{}",
@@ -701,7 +743,7 @@ mod tests {
 
     #[test]
     fn reads_a_good_order() {
-        let r = read_request(body().to_string().as_bytes()).expect("valid");
+        let r = read_request(body().to_string().as_bytes(), &areas()).expect("valid");
         assert_eq!(r.direction, Direction::ResultDelivery);
         assert_eq!(r.citizen.district_code, 9902);
         assert_eq!(r.cod_amount, 0);
@@ -728,7 +770,7 @@ mod tests {
         b["contents"] = json!("x".repeat(MAX_TEXT + 1));
         assert_eq!(refused(b), "invalid_postal_order:contents");
         assert_eq!(
-            match read_request(b"{not json") {
+            match read_request(b"{not json", &areas()) {
                 Err(p) => p.code,
                 Ok(_) => "accepted",
             },
