@@ -475,30 +475,15 @@ impl Postal {
             )
             .with_extra("order_number", number));
         }
-        crate::notices::notify_in(
-            &mut tx,
-            &caller.id,
-            &req.dossier_code,
-            "postal.order",
-            &json!({ "order_number": number, "direction": req.direction.as_str(), "state": "queued" }),
-            now,
-        )
-        .await
-        .map_err(store_problem)?;
-        crate::audit::append_all_in(
-            &mut tx,
-            self.store.backend(),
-            &[&crate::audit::Event {
-                kind: "message",
-                actor: caller.id.clone(),
-                action: "postal.order".into(),
-                outcome: "accepted".into(),
-                request_id: request_id.to_owned(),
-                detail: json!({ "order_number": number, "dossier": req.dossier_code, "direction": req.direction.as_str() }),
-            }],
-        )
-        .await
-        .map_err(store_problem)?;
+        let notice = json!({ "order_number": number, "direction": req.direction.as_str(), "state": "queued" });
+        let change = Change {
+            member: &caller.id,
+            dossier: &req.dossier_code,
+            action: "postal.order",
+            outcome: "accepted",
+            request_id,
+        };
+        self.record_in(&mut tx, change, &notice, now).await?;
         tx.commit().await.map_err(store_problem)?;
         self.wake.notify_one();
         metrics::counter!("lienthong_postal_orders_total", "direction" => req.direction.as_str())
@@ -644,33 +629,49 @@ impl Postal {
             "cancelling"
         };
         let dossier = current["dossier_code"].as_str().unwrap_or_default();
-        crate::notices::notify_in(
-            &mut tx,
-            &caller.id,
+        let notice = json!({ "order_number": number, "state": new_state });
+        let change = Change {
+            member: &caller.id,
             dossier,
-            "postal.order",
-            &json!({ "order_number": number, "state": new_state }),
-            now,
-        )
-        .await
-        .map_err(store_problem)?;
+            action: "postal.cancel",
+            outcome: new_state,
+            request_id,
+        };
+        self.record_in(&mut tx, change, &notice, now).await?;
+        tx.commit().await.map_err(store_problem)?;
+        self.wake.notify_one();
+        Ok((StatusCode::ACCEPTED, self.view(caller, number).await?))
+    }
+
+    /// A member's change to an order, in `tx`: the installation's `postal.order` notice
+    /// (`notice`, which also goes to the audit record) and the audit record.
+    async fn record_in(
+        &self,
+        tx: &mut crate::store::Tx,
+        c: Change<'_>,
+        notice: &Value,
+        now: i64,
+    ) -> Result<(), Problem> {
+        crate::notices::notify_in(tx, c.member, c.dossier, "postal.order", notice, now)
+            .await
+            .map_err(store_problem)?;
+        let mut detail = notice.clone();
+        detail["dossier"] = json!(c.dossier);
         crate::audit::append_all_in(
-            &mut tx,
+            tx,
             self.store.backend(),
             &[&crate::audit::Event {
                 kind: "message",
-                actor: caller.id.clone(),
-                action: "postal.cancel".into(),
-                outcome: new_state.into(),
-                request_id: request_id.to_owned(),
-                detail: json!({ "order_number": number, "dossier": dossier }),
+                actor: c.member.to_owned(),
+                action: c.action.into(),
+                outcome: c.outcome.into(),
+                request_id: c.request_id.to_owned(),
+                detail,
             }],
         )
         .await
         .map_err(store_problem)?;
-        tx.commit().await.map_err(store_problem)?;
-        self.wake.notify_one();
-        Ok((StatusCode::ACCEPTED, self.view(caller, number).await?))
+        Ok(())
     }
 
     /// Start the order queue and the tracking poller.
@@ -684,6 +685,15 @@ impl Postal {
             tokio::spawn(self.run_tracker(shutdown)),
         ]
     }
+}
+
+/// Who changed which order how (for [`Postal::record_in`]).
+struct Change<'a> {
+    member: &'a str,
+    dossier: &'a str,
+    action: &'static str,
+    outcome: &'a str,
+    request_id: &'a str,
 }
 
 /// The simulator's Basic-auth pair (sandbox only).
