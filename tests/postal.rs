@@ -483,3 +483,72 @@ fn check_config_names_missing_vnpost_settings() {
     }
     assert!(!err.contains("adapters.vnpost.token_url"), "{err}");
 }
+
+/// Two nodes on one PostgreSQL poll the same tracking list: every event is applied once
+/// (the cursor moves compare-and-set with the page's effects), every order is made once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_apply_each_event_once() {
+    let db = Db::new(common::Backend::Postgres).one_database();
+    let dir = tempfile::tempdir().unwrap();
+    let sim = VnpostSim::start(&[]);
+    let cfg = gateway_config(&sim, "page_size = 2").replace("poll_ms = 200", "poll_ms = 50");
+    let node = |n: &str| {
+        let d = dir.path().join(n);
+        std::fs::create_dir_all(&d).unwrap();
+        Gateway::start_with(&db, &d, &cfg)
+    };
+    let (g, other) = (node("node0"), node("node1"));
+    let desk = Desk::new(&g);
+    let codes = ["1", "2", "3", "5", "6", "7", "8", "1", "2", "4"];
+    for d in [D1, D2, D3] {
+        desk.dossier(d, &[4, 9]).await;
+        desk.order(d, "result_delivery").await;
+    }
+    for d in [D1, D2, D3] {
+        wait_state(&desk, d, "sent").await;
+    }
+    // Events arrive over time, so both nodes find some.
+    for code in codes {
+        for d in [D1, D2, D3] {
+            sim.advance(d, code).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    }
+    for d in [D1, D2, D3] {
+        wait_state(&desk, d, "delivered").await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    for d in [D1, D2, D3] {
+        assert_eq!(sim.order(d).await.unwrap()["creates"], 1, "{d}");
+        let v = desk.view(d).await;
+        let seen: Vec<&str> = v["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["status_code"].as_str().unwrap())
+            .collect();
+        assert_eq!(seen, codes, "{d}");
+    }
+    assert_eq!(count(&g, "SELECT COUNT(*) FROM postal_events").await, 30);
+    assert_eq!(desk.notices("postal.event").await.len(), 30);
+    assert_eq!(
+        count(&g, "SELECT COUNT(*) FROM dossier_events WHERE status = 10").await,
+        3
+    );
+    let polled = |n: &Gateway| {
+        ["stdout.log", "stderr.log"]
+            .iter()
+            .map(|f| {
+                std::fs::read_to_string(n.dir.join(f))
+                    .unwrap_or_default()
+                    .matches("vnpost: tracking events")
+                    .count()
+            })
+            .sum::<usize>()
+    };
+    println!(
+        "two nodes: pages applied by node 0: {}, by node 1: {}",
+        polled(&g),
+        polled(&other)
+    );
+}
