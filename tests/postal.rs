@@ -439,7 +439,17 @@ async fn cancel_and_retry() {
         .collect();
     assert_eq!(failed.len(), 1);
 
-    // The installation heard: queued, sent, cancelling, cancelled for D1.
+    // A create given up on whose answer was only lost: VNPost's events show it was made.
+    desk.dossier(D4, &[4, 9]).await;
+    sim.control("/_sim/faults", &json!({ "order": 100 })).await;
+    desk.order(D4, "result_delivery").await;
+    wait_state(&desk, D4, "failed").await;
+    sim.control("/_sim/faults", &json!({})).await;
+    sim.advance(D4, "1").await;
+    wait_state(&desk, D4, "sent").await;
+    assert_eq!(desk.view(D4).await["carrier_status"], "1");
+
+
     let states: Vec<String> = desk
         .notices("postal.order")
         .await

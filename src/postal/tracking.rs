@@ -192,11 +192,13 @@ impl Postal {
         let direction: String = order.try_get("direction")?;
         let state: String = order.try_get("state")?;
         let delivered = self.cfg.delivered_codes.contains(&ev.status_code);
-        // The carrier has the parcel: a create still queued or retried is done; a cancelled or
-        // failed order keeps its word (the event is recorded all the same).
+        // The carrier has the parcel: a create still queued, retried or given up on is done; a
+        // cancelled order keeps its word (the event is recorded all the same).
         let new_state = if delivered && state != "cancelled" {
             "delivered".to_owned()
-        } else if state == "queued" {
+        } else if state == "queued" || state == "failed" {
+            // VNPost has the parcel: a create still waiting, or one given up on after a lost
+            // answer, was made after all.
             "sent".to_owned()
         } else {
             state
