@@ -222,3 +222,58 @@ async fn writers_of_two_nodes_commit_in_the_order_they_number_rows(db: Db) {
     assert!(id_a < id_b, "A numbered {id_a}, B {id_b}");
     assert!(a_done <= b_done, "B committed row {id_b} before A committed row {id_a}");
 }
+
+both_backends!(#[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn lingering_audit_writes_share_a_commit_and_others_do_not_wait);
+/// Audit writes that may linger share one commit (one batch: one `at`, consecutive `seq`);
+/// a write in between with no linger and a failing job change neither that nor the chain.
+async fn lingering_audit_writes_share_a_commit_and_others_do_not_wait(db: Db) {
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&url(&db, dir.path()), 2).await.unwrap();
+    audit::append(&store, &event(0, 0)).await.unwrap();
+
+    // Ten writers, 20 ms apart, each willing to wait 2 s for company, two records each: the
+    // writer is idle between them, so without lingering each would take its own commit.
+    let mut tasks = Vec::new();
+    for i in 1..=10 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .append_audit(vec![event(1, i), event(2, i)], Duration::from_secs(2))
+                .await
+        }));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // A job with no linger, which fails under its own savepoint: it closes the batch.
+    let failed = store
+        .batched(|tx| {
+            Box::pin(async move {
+                sqlx::query("INSERT INTO no_such_table VALUES (1)")
+                    .execute(&mut **tx)
+                    .await
+                    .map(|_| ())
+            })
+        })
+        .await
+        .unwrap();
+    assert!(failed.is_err());
+    let mut seqs = Vec::new();
+    for t in tasks {
+        let recs = t.await.unwrap().unwrap();
+        assert_eq!(recs.len(), 2);
+        assert_eq!(recs[1].seq, recs[0].seq + 1, "a writer's records are consecutive");
+        assert_eq!(recs[0].request_id, recs[1].request_id.replace("n2", "n1"));
+        seqs.push(recs[0].seq);
+    }
+    let rows = sqlx::query("SELECT at FROM audit_log WHERE action = 'test.append' AND seq > 1")
+        .fetch_all(store.pool())
+        .await
+        .unwrap();
+    let ats: std::collections::BTreeSet<String> = rows.iter().map(|r| r.get("at")).collect();
+    assert_eq!(rows.len(), 20);
+    assert_eq!(ats.len(), 1, "the lingering writes took {} commits", ats.len());
+    let v = audit::verify(&store).await.unwrap();
+    assert!(v.valid, "{v:?}");
+    assert_eq!(v.records, 21);
+    store.close().await;
+}

@@ -156,13 +156,13 @@ pub async fn append_all_in(
     Ok(recs)
 }
 
-/// Append one event in its own transaction; returns after the commit.
+/// Append one event in the next group commit; returns after the commit.
 pub async fn append(store: &Store, ev: &Event) -> Result<Record, StoreError> {
-    let backend = store.backend();
-    let ev = ev.clone();
     store
-        .batched(move |tx| Box::pin(async move { append_in(tx, backend, &ev).await }))
+        .append_audit(vec![ev.clone()], std::time::Duration::ZERO)
         .await?
+        .pop()
+        .ok_or_else(|| StoreError::Io("audit append: no record".into()))
 }
 
 /// The outcome of walking the chain.

@@ -3,12 +3,20 @@
 //! [`MAX_BATCH`] jobs — in one transaction, each job under its own savepoint, and commits once.
 //! With `synchronous=FULL` one fsync then covers many requests; nobody is answered before the
 //! commit that holds their writes.
+//!
+//! Audit-only jobs ([`Work::Audit`]) need no savepoint: the records of all of them in a batch
+//! are chained with one read of the chain's head and one multi-row insert. A job may say how
+//! long it can wait for company ([`Job::linger`]): the batch then stays open until the
+//! earliest such deadline among its jobs (or [`MAX_BATCH`]), so that writes nobody is waiting
+//! on right now share one commit instead of paying one each.
 
 use sqlx::{AnyPool, Executor};
 use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
+use tokio::time::Instant;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 type Erased = Box<dyn Any + Send>;
@@ -18,8 +26,18 @@ type RunFn =
 pub const MAX_BATCH: usize = 64;
 
 pub struct Job {
-    pub run: RunFn,
+    pub work: Work,
     pub done: tokio::sync::oneshot::Sender<Outcome>,
+    /// How long this job may wait for others to share its commit; zero: commit with whatever
+    /// has already queued up.
+    pub linger: Duration,
+}
+
+pub enum Work {
+    /// Arbitrary writes, under their own savepoint.
+    Run(RunFn),
+    /// Audit records to chain; the job's result is their `Vec<audit::Record>`.
+    Audit(Vec<crate::audit::Event>),
 }
 
 pub enum Outcome {
@@ -38,11 +56,23 @@ pub async fn run(
     mut rx: tokio::sync::mpsc::Receiver<Job>,
 ) {
     while let Some(first) = rx.recv().await {
+        let mut deadline = Instant::now() + first.linger;
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
+            let next = match rx.try_recv() {
+                Ok(j) => Some(j),
+                Err(_) if Instant::now() < deadline => tokio::time::timeout_at(deadline, rx.recv())
+                    .await
+                    .ok()
+                    .flatten(),
+                Err(_) => None,
+            };
+            match next {
+                Some(j) => {
+                    deadline = deadline.min(Instant::now() + j.linger);
+                    jobs.push(j);
+                }
+                None => break,
             }
         }
         metrics::histogram!("lienthong_store_batch_jobs").record(jobs.len() as f64);
@@ -58,7 +88,18 @@ pub async fn run(
         };
         let mut pending: Vec<(tokio::sync::oneshot::Sender<Outcome>, Erased)> = Vec::new();
         let mut broken: Option<String> = None;
+        let mut audits: Vec<(
+            tokio::sync::oneshot::Sender<Outcome>,
+            Vec<crate::audit::Event>,
+        )> = Vec::new();
         for job in jobs {
+            let run = match job.work {
+                Work::Audit(events) => {
+                    audits.push((job.done, events));
+                    continue;
+                }
+                Work::Run(run) => run,
+            };
             if let Some(why) = &broken {
                 let _ = job.done.send(Outcome::Failed(why.clone()));
                 continue;
@@ -68,7 +109,7 @@ pub async fn run(
                 let _ = job.done.send(Outcome::Failed(e.to_string()));
                 continue;
             }
-            match (job.run)(&mut tx).await {
+            match run(&mut tx).await {
                 Ok(v) => match (&mut *tx).execute("RELEASE SAVEPOINT job").await {
                     Ok(_) => pending.push((job.done, v)),
                     Err(e) => {
@@ -79,13 +120,43 @@ pub async fn run(
                 Err(e) => {
                     let rolled = (&mut *tx).execute("ROLLBACK TO SAVEPOINT job").await;
                     let released = match rolled {
-                        Ok(_) => (&mut *tx).execute("RELEASE SAVEPOINT job").await.map(|_| ()),
+                        Ok(_) => (&mut *tx)
+                            .execute("RELEASE SAVEPOINT job")
+                            .await
+                            .map(|_| ()),
                         Err(e) => Err(e),
                     };
                     if let Err(err) = released {
                         broken = Some(err.to_string());
                     }
                     let _ = job.done.send(Outcome::JobErr(e));
+                }
+            }
+        }
+        if !audits.is_empty() {
+            if broken.is_none() {
+                let all: Vec<&crate::audit::Event> =
+                    audits.iter().flat_map(|(_, evs)| evs.iter()).collect();
+                match crate::audit::append_all_in(&mut tx, backend, &all).await {
+                    Ok(recs) => {
+                        let mut recs = recs.into_iter();
+                        for (done, evs) in audits {
+                            let mine: Vec<crate::audit::Record> =
+                                recs.by_ref().take(evs.len()).collect();
+                            pending.push((done, Box::new(mine)));
+                        }
+                    }
+                    Err(e) => {
+                        let why = e.to_string();
+                        for (done, _) in audits {
+                            let _ = done.send(Outcome::Failed(why.clone()));
+                        }
+                        broken = Some(why);
+                    }
+                }
+            } else if let Some(why) = &broken {
+                for (done, _) in audits {
+                    let _ = done.send(Outcome::Failed(why.clone()));
                 }
             }
         }
@@ -97,7 +168,8 @@ pub async fn run(
             None => {
                 let t = std::time::Instant::now();
                 let r = tx.commit().await.map_err(|e| e.to_string());
-                metrics::histogram!("lienthong_store_commit_seconds").record(t.elapsed().as_secs_f64());
+                metrics::histogram!("lienthong_store_commit_seconds")
+                    .record(t.elapsed().as_secs_f64());
                 r
             }
         };

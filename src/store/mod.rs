@@ -160,6 +160,9 @@ impl Store {
         }
         let opts = AnyPoolOptions::new()
             .max_connections(max_connections)
+            // A SQLite connection is a file handle in this process: nothing to test (the ping
+            // would be one more round trip to its thread on every acquire).
+            .test_before_acquire(backend == Backend::Postgres)
             .acquire_timeout(Duration::from_secs(10));
         let opts = if backend == Backend::Sqlite {
             opts.after_connect(|conn, _meta| {
@@ -241,20 +244,19 @@ impl Store {
     where
         T: Send + 'static,
         E: Send + 'static,
-        F: for<'c> FnOnce(&'c mut Tx) -> batch::BoxFuture<'c, Result<T, E>>
-            + Send
-            + 'static,
+        F: for<'c> FnOnce(&'c mut Tx) -> batch::BoxFuture<'c, Result<T, E>> + Send + 'static,
     {
         let (done, wait) = tokio::sync::oneshot::channel();
         let job = batch::Job {
-            run: Box::new(move |tx| {
+            linger: Duration::ZERO,
+            work: batch::Work::Run(Box::new(move |tx| {
                 Box::pin(async move {
                     match f(tx).await {
                         Ok(t) => Ok(Box::new(t) as Box<dyn std::any::Any + Send>),
                         Err(e) => Err(Box::new(e) as Box<dyn std::any::Any + Send>),
                     }
                 })
-            }),
+            })),
             done,
         };
         self.batch
@@ -268,6 +270,33 @@ impl Store {
             Ok(batch::Outcome::JobErr(e)) => Ok(Err(*e
                 .downcast::<E>()
                 .map_err(|_| StoreError::Io("batch error type".into()))?)),
+            Ok(batch::Outcome::Failed(why)) => Err(StoreError::Io(why)),
+            Err(_) => Err(StoreError::Io("the store's writer has stopped".into())),
+        }
+    }
+
+    /// Chain `events` onto the audit log in the next group commit, which may wait up to
+    /// `linger` for other writes to share it (see [`batch`]); returns once committed.
+    pub async fn append_audit(
+        &self,
+        events: Vec<crate::audit::Event>,
+        linger: Duration,
+    ) -> Result<Vec<crate::audit::Record>, StoreError> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.batch
+            .send(batch::Job {
+                work: batch::Work::Audit(events),
+                done,
+                linger,
+            })
+            .await
+            .map_err(|_| StoreError::Io("the store's writer has stopped".into()))?;
+        match wait.await {
+            Ok(batch::Outcome::Ok(t)) => t
+                .downcast::<Vec<crate::audit::Record>>()
+                .map(|r| *r)
+                .map_err(|_| StoreError::Io("batch result type".into())),
+            Ok(batch::Outcome::JobErr(_)) => Err(StoreError::Io("audit append".into())),
             Ok(batch::Outcome::Failed(why)) => Err(StoreError::Io(why)),
             Err(_) => Err(StoreError::Io("the store's writer has stopped".into())),
         }
@@ -293,7 +322,9 @@ impl Store {
 pub fn values(rows: usize, template: &str, width: usize, first: usize) -> String {
     (0..rows)
         .map(|r| {
-            let ps: Vec<String> = (0..width).map(|c| format!("${}", first + r * width + c)).collect();
+            let ps: Vec<String> = (0..width)
+                .map(|c| format!("${}", first + r * width + c))
+                .collect();
             template.replace("{}", &ps.join(", "))
         })
         .collect::<Vec<_>>()
