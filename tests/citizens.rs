@@ -134,9 +134,29 @@ async fn faults(sim: &Simulator, plan: Value) {
     assert!(r.status().is_success());
 }
 
-/// The lookup audit records: (outcome, detail).
+/// Wait until every question recorded as asked (`citizens.lookup.asked`, committed before its
+/// answer) also has its outcome record, which follows the answer.
+async fn settled(store: &lienthong::store::Store) {
+    let unanswered = "SELECT COUNT(*) AS n FROM audit_log a WHERE a.action = 'citizens.lookup.asked' \
+        AND NOT EXISTS (SELECT 1 FROM audit_log b WHERE b.action = 'citizens.lookup' AND b.request_id = a.request_id)";
+    for _ in 0..100 {
+        let n: i64 = sqlx::query(unanswered)
+            .fetch_one(store.pool())
+            .await
+            .unwrap()
+            .get("n");
+        if n == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("questions asked upstream without an outcome record after 5 s");
+}
+
+/// The lookup audit records (with outcome), once settled: (outcome, detail).
 async fn lookup_records(gw: &Gateway) -> Vec<(String, Value)> {
     let store = gw.open_store().await;
+    settled(&store).await;
     sqlx::query(
         "SELECT outcome, detail FROM audit_log WHERE action = 'citizens.lookup' ORDER BY seq",
     )
@@ -258,6 +278,34 @@ async fn found_not_found_and_normalised_names(db: Db) {
     // The same ID gives the same hash (an investigator with the key can find its lookups).
     assert_eq!(recs[2].1["subject"], subject);
     assert_ne!(recs[1].1["subject"], subject);
+    // Each was first recorded as asked — who, for what, about whom — before its answer left,
+    // and that record comes before its outcome on the chain.
+    let store = gw.open_store().await;
+    let chain: Vec<(String, String, i64, String)> = sqlx::query(
+        "SELECT action, request_id, seq, detail FROM audit_log WHERE action LIKE 'citizens.lookup%' ORDER BY seq",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get("action"), r.get("request_id"), r.get("seq"), r.get("detail")))
+    .collect();
+    let asked: Vec<_> = chain
+        .iter()
+        .filter(|c| c.0 == "citizens.lookup.asked")
+        .collect();
+    assert_eq!(asked.len(), 7);
+    for (i, (_, rid, seq, detail)) in asked.iter().enumerate() {
+        let outcome = chain
+            .iter()
+            .find(|c| c.0 == "citizens.lookup" && &c.1 == rid)
+            .unwrap();
+        assert!(outcome.2 > *seq, "the outcome before its question");
+        let mut d: Value = serde_json::from_str(detail).unwrap();
+        assert!(d.get("elapsed_ms").is_none());
+        d["elapsed_ms"] = recs[i].1["elapsed_ms"].clone();
+        assert_eq!(d, recs[i].1, "question {i}");
+    }
     let out = gw.cli(&["audit", "verify"]);
     assert!(
         out.status.success(),
@@ -464,10 +512,11 @@ both_backends!(#[tokio::test] async fn wrong_secret_is_refused_and_officers_are_
 async fn wrong_secret_is_refused_and_officers_are_limited(db: Db) {
     let sim = start_sim().await;
     let dir = tempfile::tempdir().unwrap();
+    // Here one record per question, with its outcome, committed before the answer.
     let cfg = extra(
         &sim,
         "not-the-secret",
-        "officer_rate_limit = { per_minute = 1, burst = 2 }",
+        "officer_rate_limit = { per_minute = 1, burst = 2 }\naudit_commit = \"before_answer\"",
     );
     let gw = Gateway::start_with(&db, dir.path(), &cfg);
     let body = ask(SAMPLE_ID, "Đỗ Thị Thử", "1988-07-15");
@@ -497,6 +546,28 @@ async fn wrong_secret_is_refused_and_officers_are_limited(db: Db) {
         "population_auth_refused",
     )
     .await;
+    // Committed before each answer: read at once, without waiting for anything.
+    let store = gw.open_store().await;
+    let recs: Vec<(String, String)> = sqlx::query(
+        "SELECT action, outcome FROM audit_log WHERE action LIKE 'citizens.lookup%' ORDER BY seq",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get("action"), r.get("outcome")))
+    .collect();
+    let outcomes: Vec<&str> = recs.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(
+        outcomes,
+        [
+            "error:population_auth_refused",
+            "error:population_auth_refused",
+            "refused:officer_rate_limited",
+            "error:population_auth_refused"
+        ]
+    );
+    assert!(recs.iter().all(|r| r.0 == "citizens.lookup"), "{recs:?}");
 }
 
 /// Every text a table holds, row by row: `(table, row as text, audit detail if audit_log)`.
@@ -618,6 +689,7 @@ async fn no_personal_data_at_rest_or_in_logs(db: Db) {
     }
 
     let store = gw.open_store().await;
+    settled(&store).await;
     let rows = dump(&store).await;
     let mut lookups = 0;
     for (table, text, detail) in &rows {
@@ -642,8 +714,8 @@ async fn no_personal_data_at_rest_or_in_logs(db: Db) {
     }
     assert_eq!(
         lookups,
-        people.len() * 2 + 1,
-        "refusals before the officer check carry no officer"
+        (people.len() * 2 + 1) * 2,
+        "a question asked upstream has two records (asked, outcome); refusals before the officer check carry no officer"
     );
     store.close().await;
 

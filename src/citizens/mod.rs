@@ -8,8 +8,8 @@
 pub mod cache;
 pub mod input;
 
-use crate::audit::{self, Event};
-use crate::config::{Config, Secret};
+use crate::audit::Event;
+use crate::config::{AuditCommit, Config, Secret};
 use crate::edge::guard::PendingAllow;
 use crate::edge::rate_limit::KeyedLimits;
 use crate::edge::Problem;
@@ -62,6 +62,7 @@ pub struct Citizens {
     officer_limits: KeyedLimits,
     cache: Option<cache::Cache>,
     audit_key: Secret,
+    audit_commit: AuditCommit,
     unit_code: Option<String>,
     store: Store,
     /// The in-process simulator (sandbox), kept running while the gateway runs.
@@ -165,6 +166,7 @@ impl Citizens {
                 cache::Cache::new(Duration::from_secs(z.cache.ttl_secs), z.cache.max_entries)
             }),
             audit_key,
+            audit_commit: z.audit_commit,
             unit_code: p.unit_code.clone(),
             store,
             simulator,
@@ -198,9 +200,16 @@ impl Citizens {
         )
     }
 
-    /// Answer `POST /v1/citizens/lookup`. Whatever the outcome, one audit record (with the
-    /// guard's allow record, in one commit) is written before the answer leaves; if it cannot
-    /// be, the answer is 503 and the record body is dropped.
+    /// Answer `POST /v1/citizens/lookup`. No answer leaves without its question on the audit
+    /// chain: if the record cannot be committed, the answer is 503 and the body is dropped.
+    ///
+    /// With [`AuditCommit::Overlapped`] (default) a question that goes upstream is recorded
+    /// twice: `citizens.lookup.asked` (who, for what, which dossier, which subject) is committed
+    /// — with the guard's allow record — while the service is being asked, and the answer waits
+    /// for that commit; `citizens.lookup` with the outcome is committed in the next group
+    /// commit after the answer. A crash in between leaves an `asked` record without an outcome:
+    /// "possibly answered". With [`AuditCommit::BeforeAnswer`], and for every question that
+    /// never goes upstream, one `citizens.lookup` record is committed before the answer.
     pub async fn lookup(
         &self,
         member: &Member,
@@ -217,7 +226,25 @@ impl Citizens {
             request_id: request_id.to_owned(),
             detail: json!({}),
         };
-        let result = self.answer(member, body, &mut ev.detail).await;
+        let step = self.prepare(member, body, &mut ev.detail).await;
+        let (result, asked) = match step {
+            Err(p) => (Err(p), false),
+            Ok(Step::Cached(a, purpose)) => (Ok((a, purpose)), false),
+            Ok(Step::Ask(ask)) => match self.audit_commit {
+                AuditCommit::BeforeAnswer => (self.ask(ask).await, false),
+                AuditCommit::Overlapped => {
+                    let mut first = ev.clone();
+                    first.action = "citizens.lookup.asked".into();
+                    first.outcome = "asked".into();
+                    let (result, committed) = tokio::join!(
+                        self.ask(ask),
+                        record_in(&self.store, allow.clone(), first, ASKED_LINGER)
+                    );
+                    committed?;
+                    (result, true)
+                }
+            },
+        };
         ev.outcome = match &result {
             Ok((a, _)) => match **a {
                 LookupAnswer::Match(_) => "match".into(),
@@ -235,7 +262,20 @@ impl Citizens {
             elapsed_ms = started.elapsed().as_millis() as u64,
             "citizen lookup"
         );
-        self.record(allow, ev).await?;
+        if asked {
+            // The question is on the chain; its outcome follows the answer.
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                if let Err(p) = record_in(&store, None, ev, OUTCOME_LINGER).await {
+                    tracing::error!(
+                        code = p.code,
+                        "citizen lookup: the outcome record was not written"
+                    );
+                }
+            });
+        } else {
+            self.record(allow, ev).await?;
+        }
         let (answer, purpose) = result?;
         Ok(match &*answer {
             LookupAnswer::NotFound => json!({ "match": false }),
@@ -250,13 +290,14 @@ impl Citizens {
         })
     }
 
-    /// Check, limit, ask. Fills the audit detail as facts become known.
-    async fn answer(
+    /// Check and limit; fills the audit detail as facts become known. Ends with the question
+    /// to send, or a cached answer.
+    async fn prepare(
         &self,
         member: &Member,
         body: &[u8],
         detail: &mut Value,
-    ) -> Result<(Arc<LookupAnswer>, String), Problem> {
+    ) -> Result<Step, Problem> {
         self.member_limits
             .check(&member.id)
             .map_err(|s| rate_limited("citizens_rate_limited", s, None))?;
@@ -300,7 +341,7 @@ impl Citizens {
         if let (Some(c), Some(k)) = (&self.cache, &cache_key) {
             if let Some(hit) = c.get(k) {
                 detail["cached"] = json!(true);
-                return Ok((hit, req.purpose));
+                return Ok(Step::Cached(hit, req.purpose));
             }
         }
         let query = Query {
@@ -309,15 +350,25 @@ impl Citizens {
             officer_id: req.officer_id.clone(),
             unit_code,
             officer_account: account,
-            id_number: req.id_number.clone(),
-            full_name: req.full_name.clone(),
+            id_number: req.id_number,
+            full_name: req.full_name,
             birth: req.birth,
         };
         detail["upstream_request_id"] = json!(query.request_id);
-        let answer = client.lookup(&query).await.map_err(|e| {
+        Ok(Step::Ask(Box::new(Ask {
+            query,
+            purpose: req.purpose,
+            cache_key,
+        })))
+    }
+
+    /// Ask the population service.
+    async fn ask(&self, ask: Box<Ask>) -> Result<(Arc<LookupAnswer>, String), Problem> {
+        let client = self.client.as_ref().ok_or_else(not_configured)?;
+        let answer = client.lookup(&ask.query).await.map_err(|e| {
             tracing::warn!(
                 code = e.code(),
-                subject = %mask(&req.id_number),
+                subject = %mask(&ask.query.id_number),
                 error = %client::mask_digits(&e.to_string()),
                 "population service: no answer"
             );
@@ -328,37 +379,60 @@ impl Citizens {
                 e.detail_vi(),
             )
         })?;
-        if let (Some(c), Some(k)) = (&self.cache, cache_key) {
+        if let (Some(c), Some(k)) = (&self.cache, ask.cache_key) {
             c.put(k, answer.clone());
         }
-        Ok((Arc::new(answer), req.purpose))
+        Ok((Arc::new(answer), ask.purpose))
     }
 
     /// The allow record and the lookup record, in one commit.
     async fn record(&self, allow: Option<Arc<PendingAllow>>, ev: Event) -> Result<(), Problem> {
-        let backend = self.store.backend();
-        let allow_ev = allow.as_ref().map(|a| a.event.clone());
-        let res = self
-            .store
-            .batched(move |tx| {
-                Box::pin(async move {
-                    let mut events: Vec<&Event> = allow_ev.iter().collect();
-                    events.push(&ev);
-                    audit::append_all_in(tx, backend, &events).await.map(|_| ())
-                })
-            })
-            .await;
-        match res {
-            Ok(Ok(())) => {
-                if let Some(a) = allow {
-                    a.committed();
-                }
-                Ok(())
+        record_in(&self.store, allow, ev, Duration::ZERO).await
+    }
+}
+
+/// What [`Citizens::prepare`] ends with.
+enum Step {
+    /// A cached answer (only with `citizens.cache.enabled`) and the purpose.
+    Cached(Arc<LookupAnswer>, String),
+    Ask(Box<Ask>),
+}
+
+/// A checked question for the population service.
+struct Ask {
+    query: Query,
+    purpose: String,
+    cache_key: Option<[u8; 32]>,
+}
+
+/// How long an outcome record, which nobody waits for, may wait to share a commit.
+const OUTCOME_LINGER: Duration = Duration::from_millis(50);
+/// How long a question's record may wait to share a commit. The answer waits for that commit,
+/// but it is written while the service is asked, and the national service takes tens of
+/// milliseconds over the WAN: the wait is hidden, and fewer commits cost less CPU
+/// (`cargo bench --bench citizen_lookup`: ≈ 760 against ≈ 950 µs per lookup without).
+const ASKED_LINGER: Duration = Duration::from_millis(2);
+
+/// Commit `ev` (after the allow record, if any) in the next group commit, which may wait up to
+/// `linger` for company.
+async fn record_in(
+    store: &Store,
+    allow: Option<Arc<PendingAllow>>,
+    ev: Event,
+    linger: Duration,
+) -> Result<(), Problem> {
+    let mut events: Vec<Event> = allow.iter().map(|a| a.event.clone()).collect();
+    events.push(ev);
+    match store.append_audit(events, linger).await {
+        Ok(_) => {
+            if let Some(a) = allow {
+                a.committed();
             }
-            Ok(Err(e)) | Err(e) => {
-                tracing::error!(error = %e, "audit append failed: citizen lookup answer withheld");
-                Err(Problem::store_unavailable())
-            }
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "audit append failed: citizen lookup answer withheld");
+            Err(Problem::store_unavailable())
         }
     }
 }

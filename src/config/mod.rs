@@ -456,7 +456,6 @@ pub struct ProcedureCfg {
     pub cutoff: Option<String>,
 }
 
-
 /// The national population database, citizen lookup "037" (`[adapters.population]`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -542,6 +541,22 @@ pub struct CitizensCfg {
     /// Key of the keyed hash (HMAC-SHA-256) of the queried ID in audit records. If unset, a
     /// random key is created in `data_dir/citizens-audit.key` on first start.
     pub audit_key: Option<SecretSource>,
+    /// When a lookup's audit records are committed relative to its answer.
+    pub audit_commit: AuditCommit,
+}
+
+/// `citizens.audit_commit`: either way no answer leaves before its question is on the chain.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditCommit {
+    /// The question's record (`citizens.lookup.asked`) is committed while the population
+    /// service is asked; the answer waits for it; the outcome record (`citizens.lookup`)
+    /// follows the answer in the next group commit. No commit on the answer's path.
+    #[default]
+    Overlapped,
+    /// One record with the outcome, committed after the service answered and before the
+    /// answer leaves: one group commit (an fsync) added to every lookup.
+    BeforeAnswer,
 }
 
 /// One `[[citizens.purposes]]` entry.
@@ -592,6 +607,7 @@ impl Default for CitizensCfg {
             },
             cache: CitizenCacheCfg::default(),
             audit_key: None,
+            audit_commit: AuditCommit::default(),
         }
     }
 }
@@ -967,13 +983,22 @@ impl Config {
             .unwrap_or_else(|| vec![self.pki_dir().join("crl.pem")])
     }
     pub fn edocs_client_cert(&self) -> PathBuf {
-        self.edocs.client_cert.clone().unwrap_or_else(|| self.tls_cert())
+        self.edocs
+            .client_cert
+            .clone()
+            .unwrap_or_else(|| self.tls_cert())
     }
     pub fn edocs_client_key(&self) -> PathBuf {
-        self.edocs.client_key.clone().unwrap_or_else(|| self.tls_key())
+        self.edocs
+            .client_key
+            .clone()
+            .unwrap_or_else(|| self.tls_key())
     }
     pub fn push_ca(&self) -> PathBuf {
-        self.edocs.push_ca.clone().unwrap_or_else(|| self.client_ca())
+        self.edocs
+            .push_ca
+            .clone()
+            .unwrap_or_else(|| self.client_ca())
     }
     pub fn member_rate_limit(&self, m: &MemberCfg) -> RateLimit {
         m.rate_limit.unwrap_or(self.rate_limit)
