@@ -3,15 +3,30 @@
 //! adapter's client (SOAP, auth headers, parsing — what any caller of the service pays) and (b)
 //! through a real gateway process (mTLS, guard, input checks, limits, the same adapter call,
 //! the audit record committed before the answer). The simulator runs as its own process
-//! (`lienthong sim population`) with no artificial latency. Prints p50/p99 of each (medians over
-//! the rounds) and the difference.
+//! (`lienthong sim population`).
 //!
-//! Run: `cargo bench --bench citizen_lookup` (env: LOOKUPS=2000 per round, CONNS=50, ROUNDS=5).
+//! Two service times are measured, each with its own simulator and gateway:
+//! - **none** (answers at once): 50 callers then keep 2 shared cores busy, so the difference is
+//!   mostly queueing for CPU behind the other callers — a throughput figure;
+//! - **50–150 ms**, fixed per person asked about (the national service answers over a WAN; the
+//!   spread keeps callers from moving in lockstep): the latency a desk actually sees added.
+//!
+//! The simulator's service time for question `i` is known (`sim::spread`), so each leg's time
+//! is taken as its excess over that service time: what the direct client, the simulator's HTTP
+//! handling and timer rounding cost (direct), plus what the gateway adds (gateway). The
+//! gateway's added latency at p50/p99 is the difference of those percentiles, per round;
+//! medians over the rounds.
+//!
+//! Run: `cargo bench --bench citizen_lookup` (env: LOOKUPS=2000 per round, CONNS=50, ROUNDS=5,
+//! SERVICE="0+0,50+100": base+spread ms per setting; CITIZENS_EXTRA: TOML lines added under the
+//! gateway's `[citizens]`, e.g. `audit_commit = "before_answer"`; DEBUG_TAIL=1: print each
+//! leg's 25 slowest questions).
 
 mod common;
 
 use common::*;
 use lienthong_population::sim::people::Population;
+use lienthong_population::sim::spread;
 use lienthong_population::{client, Birth, Client, Credentials, Query, Settings};
 use std::future::Future;
 use std::process::{Child, Command, Stdio};
@@ -21,17 +36,20 @@ use std::time::{Duration, Instant};
 
 const SECRET: &str = "bench-population-secret";
 
-/// `n` calls of `f(i)` over `conns` concurrent workers; latencies in ms and failures.
-async fn run<F, Fut>(n: usize, conns: usize, f: Arc<F>) -> (Vec<f64>, usize)
+/// `n` calls of `f(i)` over `conns` concurrent workers, worker `k` starting after `k * stagger`
+/// (so that they do not all fire in the same instant, which no set of desks does); latency in
+/// ms of each `i`, and failures.
+async fn run<F, Fut>(n: usize, conns: usize, stagger: Duration, f: Arc<F>) -> (Vec<f64>, usize)
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = bool> + Send,
 {
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
-    for _ in 0..conns {
+    for k in 0..conns {
         let (f, next) = (f.clone(), next.clone());
         tasks.push(tokio::spawn(async move {
+            tokio::time::sleep(stagger * k as u32).await;
             let (mut lat, mut bad) = (Vec::new(), 0);
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -42,15 +60,17 @@ where
                 if !f(i).await {
                     bad += 1;
                 }
-                lat.push(t.elapsed().as_secs_f64() * 1000.0);
+                lat.push((i, t.elapsed().as_secs_f64() * 1000.0));
             }
             (lat, bad)
         }));
     }
-    let (mut all, mut bad) = (Vec::new(), 0);
+    let (mut all, mut bad) = (vec![0.0; n], 0);
     for t in tasks {
         let (l, b) = t.await.unwrap();
-        all.extend(l);
+        for (i, ms) in l {
+            all[i] = ms;
+        }
         bad += b;
     }
     (all, bad)
@@ -61,7 +81,7 @@ fn median(v: &mut [f64]) -> f64 {
 }
 
 /// The simulator as its own process; its endpoint URL.
-fn start_sim() -> (Child, String) {
+fn start_sim(latency_ms: usize, spread_ms: usize) -> (Child, String) {
     let mut sim = Command::new(BIN)
         .args([
             "sim",
@@ -69,8 +89,10 @@ fn start_sim() -> (Child, String) {
             "--listen",
             "127.0.0.1:0",
             "--latency-ms",
-            "0",
         ])
+        .arg(latency_ms.to_string())
+        .arg("--latency-spread-ms")
+        .arg(spread_ms.to_string())
         .args([
             "--username",
             "bench",
@@ -93,15 +115,86 @@ fn start_sim() -> (Child, String) {
     (sim, url)
 }
 
+/// What one service-time setting gave (medians over the rounds), in ms; CPU in µs per lookup.
+struct Summary {
+    direct: [f64; 2],
+    gateway: [f64; 2],
+    added: [f64; 2],
+    gw_cpu_us: f64,
+}
+
 fn main() {
     let lookups = env_usize("LOOKUPS", 2000);
     let conns = env_usize("CONNS", 50);
     let rounds = env_usize("ROUNDS", 5);
+    let settings: Vec<(usize, usize)> = std::env::var("SERVICE")
+        .unwrap_or_else(|_| "0+0,50+100".into())
+        .split(',')
+        .map(|s| {
+            let (b, d) = s.split_once('+').unwrap_or((s, "0"));
+            (b.trim().parse().unwrap(), d.trim().parse().unwrap())
+        })
+        .collect();
     lienthong::edge::tls::install_crypto_provider();
     let root = tempfile::tempdir().unwrap();
     let pki = dev_pki(root.path());
-    let (mut sim, sim_url) = start_sim();
+    let mut results = Vec::new();
+    for (n, &(latency, spread)) in settings.iter().enumerate() {
+        let s = measure(
+            root.path(),
+            &pki,
+            &format!("gw{n}"),
+            lookups,
+            conns,
+            rounds,
+            latency,
+            spread,
+        );
+        results.push(((latency, spread), s));
+    }
+    println!();
+    println!(
+        "citizen lookup at {conns} concurrent: medians over {rounds} rounds of {lookups}, in ms"
+    );
+    println!(
+        "{:<14} {:>20}  {:>20}  {:>20}  {:>8}",
+        "service time", "direct p50 / p99", "gateway p50 / p99", "added p50 / p99", "gw CPU"
+    );
+    for ((latency, spread), s) in &results {
+        let service = if *spread > 0 {
+            format!("{}–{} ms", latency, latency + spread)
+        } else {
+            format!("{latency} ms")
+        };
+        println!(
+            "{:<14} {:>8.3} / {:>8.3}  {:>8.3} / {:>8.3}  {:>8.3} / {:>8.3}  {:>5.0} µs",
+            service,
+            s.direct[0],
+            s.direct[1],
+            s.gateway[0],
+            s.gateway[1],
+            s.added[0],
+            s.added[1],
+            s.gw_cpu_us
+        );
+    }
+    println!("(direct, gateway: time beyond the simulated service time; added: gateway minus direct, per round; gw CPU: the gateway process's CPU per lookup, on 2 cores shared with the load generator and the simulator)");
+}
 
+#[allow(clippy::too_many_arguments)]
+fn measure(
+    root: &std::path::Path,
+    pki: &std::path::Path,
+    name: &str,
+    lookups: usize,
+    conns: usize,
+    rounds: usize,
+    latency: usize,
+    spread_ms: usize,
+) -> Summary {
+    let (mut sim, sim_url) = start_sim(latency, spread_ms);
+
+    let citizens_extra = std::env::var("CITIZENS_EXTRA").unwrap_or_default();
     let rest = format!(
         r#"[adapters.population]
 base_url = "{sim_url}"
@@ -110,6 +203,7 @@ secret = {{ value = "{SECRET}" }}
 client_id = "VN/GOV/H99/BENCH"
 [citizens]
 extra_province_codes = ["099"]
+{citizens_extra}
 member_rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
 officer_rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
 [[citizens.purposes]]
@@ -123,8 +217,8 @@ cert_subject = "CN=vpubnd,OU=members,O=lienthong sandbox,C=VN"
 rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
 "#
     );
-    let cfg = gateway_config_with(root.path(), &pki, "gw", None, &rest);
-    let (mut gw, edocs_url) = start_gateway(root.path(), "gw", &cfg);
+    let cfg = gateway_config_with(root, pki, name, None, &rest);
+    let (mut gw, edocs_url) = start_gateway(root, name, &cfg);
     let gw_url = edocs_url.replace("/v1/edocs", "/v1/citizens/lookup");
 
     // Questions about real (synthetic) people: half full dates, half years.
@@ -134,6 +228,14 @@ rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
         .iter()
         .filter(|c| c.id_number.starts_with("099"))
         .take(1000)
+        .collect();
+    // Callers start spread over one mean service time.
+    let stagger =
+        Duration::from_secs_f64((latency as f64 + spread_ms as f64 / 2.0) / 1000.0 / conns as f64);
+    // The simulator's service time for each question, in ms.
+    let service: Vec<f64> = people
+        .iter()
+        .map(|c| (latency as u64 + spread(&c.id_number, spread_ms as u64)) as f64)
         .collect();
     let bodies: Arc<Vec<Vec<u8>>> = Arc::new(
         people
@@ -194,7 +296,7 @@ rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
         })
         .unwrap(),
     );
-    let http = tls_client(&pki, conns);
+    let http = tls_client(pki, conns);
 
     let direct_fn = {
         let (c, q) = (direct.clone(), queries.clone());
@@ -231,29 +333,30 @@ rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
         })
     };
 
-    println!("citizen lookup: {lookups} lookups per round at {conns} concurrent, {rounds} rounds (alternating), simulator latency 0");
+    println!("citizen lookup: {lookups} lookups per round at {conns} concurrent, {rounds} rounds (alternating), service time {latency} ms + 0..{spread_ms} ms per person");
     // Warm-up: connections, TLS sessions, caches.
     rt.block_on(async {
-        let (_, bad) = run(conns * 4, conns, direct_fn.clone()).await;
+        let (_, bad) = run(conns * 4, conns, stagger, direct_fn.clone()).await;
         assert_eq!(bad, 0, "direct warm-up failed");
-        let (_, bad) = run(conns * 4, conns, gateway_fn.clone()).await;
+        let (_, bad) = run(conns * 4, conns, stagger, gateway_fn.clone()).await;
         assert_eq!(bad, 0, "gateway warm-up failed");
     });
     let (gw_pid, sim_pid) = (gw.id(), sim.id());
     let (mut gw_cpu, mut sim_cpu, mut gw_n) = (0.0, 0.0, 0usize);
-    let (mut d50, mut d99, mut g50, mut g99) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut cols: [Vec<f64>; 6] = Default::default();
+    println!("time beyond the service time:");
     println!(
-        "{:>5}  {:>12} {:>12}  {:>12} {:>12}",
-        "round", "direct p50", "direct p99", "gateway p50", "gateway p99"
+        "{:>5}  {:>12} {:>12}  {:>12} {:>12}  {:>12} {:>12}",
+        "round", "direct p50", "direct p99", "gateway p50", "gateway p99", "added p50", "added p99"
     );
     for r in 0..rounds {
-        let mut row = [0.0; 4];
+        let mut row = [0.0; 6];
         for leg in [r % 2, 1 - r % 2] {
             let (g0, s0) = (cpu_secs(gw_pid), cpu_secs(sim_pid));
             let (mut lat, bad) = if leg == 0 {
-                rt.block_on(run(lookups, conns, direct_fn.clone()))
+                rt.block_on(run(lookups, conns, stagger, direct_fn.clone()))
             } else {
-                rt.block_on(run(lookups, conns, gateway_fn.clone()))
+                rt.block_on(run(lookups, conns, stagger, gateway_fn.clone()))
             };
             if leg == 1 {
                 gw_cpu += cpu_secs(gw_pid) - g0;
@@ -266,42 +369,35 @@ rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
                 "{} lookups failed",
                 if leg == 0 { "direct" } else { "gateway" }
             );
+            for (i, ms) in lat.iter_mut().enumerate() {
+                *ms -= service[i % service.len()];
+            }
+            if std::env::var("DEBUG_TAIL").is_ok() {
+                let mut idx: Vec<usize> = (0..lat.len()).collect();
+                idx.sort_by(|a, b| lat[*b].total_cmp(&lat[*a]));
+                let top: Vec<String> = idx
+                    .iter()
+                    .take(25)
+                    .map(|&i| format!("{i}:{:.1}", lat[i]))
+                    .collect();
+                println!("leg {leg} tail: {}", top.join(" "));
+            }
             row[leg * 2] = pct(&mut lat, 0.5);
             row[leg * 2 + 1] = pct(&mut lat, 0.99);
         }
+        row[4] = row[2] - row[0];
+        row[5] = row[3] - row[1];
         println!(
-            "{r:>5}  {:>9.3} ms {:>9.3} ms  {:>9.3} ms {:>9.3} ms",
-            row[0], row[1], row[2], row[3]
+            "{r:>5}  {:>9.3} ms {:>9.3} ms  {:>9.3} ms {:>9.3} ms  {:>9.3} ms {:>9.3} ms",
+            row[0], row[1], row[2], row[3], row[4], row[5]
         );
-        d50.push(row[0]);
-        d99.push(row[1]);
-        g50.push(row[2]);
-        g99.push(row[3]);
+        for (c, v) in cols.iter_mut().zip(row) {
+            c.push(v);
+        }
     }
-    let (d50, d99, g50, g99) = (
-        median(&mut d50),
-        median(&mut d99),
-        median(&mut g50),
-        median(&mut g99),
-    );
-    println!();
-    println!("{:<24} {:>10} {:>10}", "median of rounds", "p50", "p99");
+    let [d50, d99, g50, g99, p50, p99] = cols.map(|mut c| median(&mut c));
     println!(
-        "{:<24} {:>7.3} ms {:>7.3} ms",
-        "direct to simulator", d50, d99
-    );
-    println!(
-        "{:<24} {:>7.3} ms {:>7.3} ms",
-        "through the gateway", g50, g99
-    );
-    println!(
-        "{:<24} {:>7.3} ms {:>7.3} ms",
-        "added by the gateway",
-        g50 - d50,
-        g99 - d99
-    );
-    println!(
-        "CPU per lookup through the gateway: gateway {:.0} µs, simulator {:.0} µs (2 cores shared with the load generator)",
+        "CPU per lookup through the gateway: gateway {:.0} µs, simulator {:.0} µs",
         gw_cpu / gw_n as f64 * 1e6,
         sim_cpu / gw_n as f64 * 1e6
     );
@@ -309,4 +405,10 @@ rate_limit = {{ per_minute = 100000000, burst = 1000000 }}
     let _ = gw.wait();
     let _ = sim.kill();
     let _ = sim.wait();
+    Summary {
+        direct: [d50, d99],
+        gateway: [g50, g99],
+        added: [p50, p99],
+        gw_cpu_us: gw_cpu / gw_n as f64 * 1e6,
+    }
 }

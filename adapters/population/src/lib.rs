@@ -53,6 +53,10 @@ pub struct SimArgs {
     /// Delay before every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
+    /// Extra delay from 0 to this many milliseconds, fixed per person asked about (the same
+    /// question always takes as long), so that concurrent callers do not move in lockstep.
+    #[arg(long, default_value_t = 0)]
+    pub latency_spread_ms: u64,
     /// Size of the synthetic population.
     #[arg(long, default_value_t = 5000)]
     pub people: usize,
@@ -65,6 +69,7 @@ impl SimArgs {
     pub fn sim_config(&self) -> sim::SimConfig {
         sim::SimConfig {
             latency_ms: self.latency_ms,
+            latency_spread_ms: self.latency_spread_ms,
             people: self.people,
             seed: self.seed,
             ..sim::SimConfig::new(Credentials {

@@ -39,6 +39,8 @@ pub struct SimConfig {
     pub max_skew_ms: i64,
     /// Delay before every answer.
     pub latency_ms: u64,
+    /// Extra delay of 0..=this, fixed per ID number asked about (see [`spread`]).
+    pub latency_spread_ms: u64,
     pub people: usize,
     pub seed: u64,
 }
@@ -50,6 +52,7 @@ impl SimConfig {
             credentials,
             max_skew_ms: 300_000,
             latency_ms: 0,
+            latency_spread_ms: 0,
             people: 5_000,
             seed: 37,
         }
@@ -194,6 +197,18 @@ fn take_plan(sim: &Sim) -> FaultPlan {
     now
 }
 
+/// The extra delay for a question about `id_number`: 0..=`max` ms, the same for the same ID
+/// (FNV-1a), so two runs asking the same questions meet the same service times.
+pub fn spread(id_number: &str, max: u64) -> u64 {
+    if max == 0 {
+        return 0;
+    }
+    let h = id_number.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100_0000_01b3)
+    });
+    h % (max + 1)
+}
+
 fn xml(status: StatusCode, body: String) -> Response {
     (status, [("content-type", "text/xml; charset=utf-8")], body).into_response()
 }
@@ -201,9 +216,8 @@ fn xml(status: StatusCode, body: String) -> Response {
 async fn lookup(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     sim.requests.fetch_add(1, Ordering::Relaxed);
     let plan = take_plan(&sim);
-    let delay = sim.config.latency_ms + plan.delay_ms;
-    if delay > 0 {
-        tokio::time::sleep(Duration::from_millis(delay)).await;
+    if plan.delay_ms > 0 {
+        tokio::time::sleep(Duration::from_millis(plan.delay_ms)).await;
     }
     let get = |n: &str| {
         headers
@@ -260,6 +274,10 @@ async fn lookup(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> R
             );
         }
     };
+    let delay = sim.config.latency_ms + spread(&q.id_number, sim.config.latency_spread_ms);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
     let found = sim.population.get(&q.id_number).filter(|c| {
         normalise(&c.full_name) == normalise(&q.full_name)
             && match q.birth {
@@ -273,4 +291,25 @@ async fn lookup(State(sim): State<Shared>, headers: HeaderMap, body: Bytes) -> R
         sim.not_found.fetch_add(1, Ordering::Relaxed);
     }
     xml(StatusCode::OK, wire::response_xml(found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spread;
+
+    #[test]
+    fn spread_is_per_id_and_bounded() {
+        assert_eq!(spread("099188000123", 0), 0);
+        let ids: Vec<String> = (0..1000).map(|i| format!("0991880{i:05}")).collect();
+        let d: Vec<u64> = ids.iter().map(|id| spread(id, 100)).collect();
+        assert!(d.iter().all(|&x| x <= 100));
+        assert_eq!(d, ids.iter().map(|id| spread(id, 100)).collect::<Vec<_>>());
+        // Spread over the range, not bunched: every tenth of it is used.
+        for tenth in 0..10 {
+            assert!(
+                d.iter().any(|&x| x / 10 == tenth),
+                "no delay in tenth {tenth}"
+            );
+        }
+    }
 }
