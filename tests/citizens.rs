@@ -184,7 +184,7 @@ both_backends!(#[tokio::test] async fn found_not_found_and_normalised_names);
 async fn found_not_found_and_normalised_names(db: Db) {
     let sim = start_sim().await;
     let dir = tempfile::tempdir().unwrap();
-    let gw = Gateway::start_with(&db, dir.path(), &extra(&sim, SECRET, OFFICER_LIMIT));
+    let mut gw = Gateway::start_with(&db, dir.path(), &extra(&sim, SECRET, OFFICER_LIMIT));
 
     // The sample citizen, full birth date: the canonical record.
     let v = found(&gw, &ask(SAMPLE_ID, "Đỗ Thị Thử", "1988-07-15")).await;
@@ -312,6 +312,33 @@ async fn found_not_found_and_normalised_names(db: Db) {
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );
+
+    // A graceful stop right after a burst of answers: every outcome is on the chain before the
+    // gateway's `stop` record, without waiting for anything.
+    let (client, url) = (gw.client(Some("motcua")), gw.url("/v1/citizens/lookup"));
+    let burst: Vec<_> = (0..20)
+        .map(|_| {
+            let (c, u, b) = (client.clone(), url.clone(), ask(SAMPLE_ID, "Đỗ Thị Thử", "1988-07-15"));
+            tokio::spawn(async move { c.post(u).json(&b).send().await.unwrap().json::<Value>().await.unwrap() })
+        })
+        .collect();
+    for t in burst {
+        assert_eq!(t.await.unwrap()["match"], true);
+    }
+    gw.stop();
+    let store = gw.open_store().await;
+    let rows: Vec<(String, i64)> = sqlx::query(
+        "SELECT action, seq FROM audit_log WHERE action IN ('citizens.lookup.asked', 'citizens.lookup', 'stop') ORDER BY seq",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get("action"), r.get("seq")))
+    .collect();
+    let count = |a: &str| rows.iter().filter(|r| r.0 == a).count();
+    assert_eq!((count("citizens.lookup.asked"), count("citizens.lookup")), (27, 27));
+    assert_eq!(rows.last().unwrap().0, "stop", "{rows:?}");
 }
 
 both_backends!(#[tokio::test] async fn input_is_checked_before_anything_leaves);

@@ -263,16 +263,21 @@ impl Citizens {
             "citizen lookup"
         );
         if asked {
-            // The question is on the chain; its outcome follows the answer.
-            let store = self.store.clone();
-            tokio::spawn(async move {
-                if let Err(p) = record_in(&store, None, ev, OUTCOME_LINGER).await {
-                    tracing::error!(
-                        code = p.code,
-                        "citizen lookup: the outcome record was not written"
-                    );
+            // The question is on the chain; its outcome follows the answer. Queued before the
+            // answer leaves (so a graceful stop commits it before its `stop` record), committed
+            // without anyone waiting.
+            match self.store.enqueue_audit(vec![ev], OUTCOME_LINGER).await {
+                Ok(pending) => {
+                    tokio::spawn(async move {
+                        if let Err(e) = pending.committed().await {
+                            tracing::error!(error = %e, "citizen lookup: the outcome record was not written");
+                        }
+                    });
                 }
-            });
+                Err(e) => {
+                    tracing::error!(error = %e, "citizen lookup: the outcome record was not written")
+                }
+            }
         } else {
             self.record(allow, ev).await?;
         }

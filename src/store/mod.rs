@@ -282,6 +282,17 @@ impl Store {
         events: Vec<crate::audit::Event>,
         linger: Duration,
     ) -> Result<Vec<crate::audit::Record>, StoreError> {
+        self.enqueue_audit(events, linger).await?.committed().await
+    }
+
+    /// Queue `events` for the audit log and return at once; the records are committed in
+    /// queue order, so anything appended after this returns comes after them on the chain
+    /// (the gateway's `stop` record included).
+    pub async fn enqueue_audit(
+        &self,
+        events: Vec<crate::audit::Event>,
+        linger: Duration,
+    ) -> Result<AuditPending, StoreError> {
         let (done, wait) = tokio::sync::oneshot::channel();
         self.batch
             .send(batch::Job {
@@ -291,15 +302,7 @@ impl Store {
             })
             .await
             .map_err(|_| StoreError::Io("the store's writer has stopped".into()))?;
-        match wait.await {
-            Ok(batch::Outcome::Ok(t)) => t
-                .downcast::<Vec<crate::audit::Record>>()
-                .map(|r| *r)
-                .map_err(|_| StoreError::Io("batch result type".into())),
-            Ok(batch::Outcome::JobErr(_)) => Err(StoreError::Io("audit append".into())),
-            Ok(batch::Outcome::Failed(why)) => Err(StoreError::Io(why)),
-            Err(_) => Err(StoreError::Io("the store's writer has stopped".into())),
-        }
+        Ok(AuditPending(wait))
     }
 
     /// Readiness: the database answers.
@@ -313,6 +316,24 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Audit records queued by [`Store::enqueue_audit`].
+pub struct AuditPending(tokio::sync::oneshot::Receiver<batch::Outcome>);
+
+impl AuditPending {
+    /// Wait for the commit that holds them.
+    pub async fn committed(self) -> Result<Vec<crate::audit::Record>, StoreError> {
+        match self.0.await {
+            Ok(batch::Outcome::Ok(t)) => t
+                .downcast::<Vec<crate::audit::Record>>()
+                .map(|r| *r)
+                .map_err(|_| StoreError::Io("batch result type".into())),
+            Ok(batch::Outcome::JobErr(_)) => Err(StoreError::Io("audit append".into())),
+            Ok(batch::Outcome::Failed(why)) => Err(StoreError::Io(why)),
+            Err(_) => Err(StoreError::Io("the store's writer has stopped".into())),
+        }
     }
 }
 
