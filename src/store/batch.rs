@@ -134,29 +134,30 @@ pub async fn run(
             }
         }
         if !audits.is_empty() {
-            if broken.is_none() {
-                let all: Vec<&crate::audit::Event> =
-                    audits.iter().flat_map(|(_, evs)| evs.iter()).collect();
-                match crate::audit::append_all_in(&mut tx, backend, &all).await {
-                    Ok(recs) => {
-                        let mut recs = recs.into_iter();
-                        for (done, evs) in audits {
-                            let mine: Vec<crate::audit::Record> =
-                                recs.by_ref().take(evs.len()).collect();
-                            pending.push((done, Box::new(mine)));
-                        }
-                    }
-                    Err(e) => {
-                        let why = e.to_string();
-                        for (done, _) in audits {
-                            let _ = done.send(Outcome::Failed(why.clone()));
-                        }
-                        broken = Some(why);
+            let appended = match &broken {
+                Some(why) => Err(why.clone()),
+                None => {
+                    let all: Vec<&crate::audit::Event> =
+                        audits.iter().flat_map(|(_, evs)| evs.iter()).collect();
+                    crate::audit::append_all_in(&mut tx, backend, &all)
+                        .await
+                        .map_err(|e| e.to_string())
+                }
+            };
+            match appended {
+                Ok(recs) => {
+                    let mut recs = recs.into_iter();
+                    for (done, evs) in audits {
+                        let mine: Vec<crate::audit::Record> =
+                            recs.by_ref().take(evs.len()).collect();
+                        pending.push((done, Box::new(mine)));
                     }
                 }
-            } else if let Some(why) = &broken {
-                for (done, _) in audits {
-                    let _ = done.send(Outcome::Failed(why.clone()));
+                Err(why) => {
+                    for (done, _) in audits {
+                        let _ = done.send(Outcome::Failed(why.clone()));
+                    }
+                    broken = Some(why);
                 }
             }
         }
