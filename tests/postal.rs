@@ -54,7 +54,9 @@ impl Desk {
             .post("/v1/postal/orders", &order_body(code, direction))
             .await;
         assert_eq!(s, 202, "{v}");
-        assert_eq!(v["state"], "queued", "{v}");
+        // The answer shows the order as it is now: the sender may already have handed it
+        // over (its worker was busy with an earlier order and claimed this one at once).
+        assert!(v["state"] == "queued" || v["state"] == "sent", "{v}");
         v
     }
 

@@ -485,10 +485,11 @@ impl Postal {
         };
         self.record_in(&mut tx, change, &notice, now).await?;
         tx.commit().await.map_err(store_problem)?;
-        self.wake.notify_one();
         metrics::counter!("lienthong_postal_orders_total", "direction" => req.direction.as_str())
             .increment(1);
-        Ok((StatusCode::ACCEPTED, self.view(caller, &number).await?))
+        let view = self.view(caller, &number).await;
+        self.wake.notify_one();
+        Ok((StatusCode::ACCEPTED, view?))
     }
 
     /// `GET /v1/postal/orders/{number}`: the order, its state and the carrier's events.
