@@ -77,7 +77,14 @@ pub fn signed_packages(pki: &Path, tag: &str, from: usize, to: usize) -> Arc<Vec
         let doc = write::document(&h, &[write::NewAttachment { name: "vb.txt", content_type: "text/plain", bytes: text.as_bytes() }]);
         lienthong::dsig::sign::sign(&doc, &key, &chain).unwrap()
     };
-    Arc::new((from..to).map(make).collect())
+    // Signing is the slow part of setting up: two threads, as the machine has two cores.
+    let mid = from + (to - from) / 2;
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| (from..mid).map(make).collect::<Vec<_>>());
+        let b: Vec<Vec<u8>> = (mid..to).map(make).collect();
+        (a.join().unwrap(), b)
+    });
+    Arc::new(a.into_iter().chain(b).collect())
 }
 
 pub fn tls_client(pki: &Path, conns: usize) -> reqwest::Client {
@@ -108,6 +115,12 @@ pub fn tls_client(pki: &Path, conns: usize) -> reqwest::Client {
 /// Fire `bodies` over `conns` connections (one request in flight per connection), connection
 /// `k` to `urls[k % urls.len()]`. Returns (seconds, latencies in ms, successes).
 pub async fn load(client: &reqwest::Client, urls: &[String], bodies: Arc<Vec<Vec<u8>>>, conns: usize) -> (f64, Vec<f64>, usize) {
+    let n = bodies.len();
+    load_n(client, urls, bodies, n, conns).await
+}
+
+/// The same with `requests` requests, going round `bodies` as often as needed.
+pub async fn load_n(client: &reqwest::Client, urls: &[String], bodies: Arc<Vec<Vec<u8>>>, requests: usize, conns: usize) -> (f64, Vec<f64>, usize) {
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -118,11 +131,11 @@ pub async fn load(client: &reqwest::Client, urls: &[String], bodies: Arc<Vec<Vec
             let mut ok = 0;
             loop {
                 let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= b.len() {
+                if i >= requests {
                     break;
                 }
                 let t = Instant::now();
-                let r = c.post(&u).header("content-type", "application/xml").body(b[i].clone()).send().await;
+                let r = c.post(&u).header("content-type", "application/xml").body(b[i % b.len()].clone()).send().await;
                 if let Ok(r) = r {
                     let good = r.status().is_success();
                     let _ = r.bytes().await;

@@ -133,7 +133,7 @@ pub async fn append_all_in(
     }
     let sql = format!(
         "INSERT INTO audit_log (seq, at, kind, actor, action, outcome, request_id, detail, prev_hash, hash) VALUES {}",
-        crate::store::values(recs.len(), "({})", 10, 1)
+        crate::store::values(backend, recs.len(), "({})", 10, 1)
     );
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for rec in &recs {

@@ -104,6 +104,41 @@ struct Pending {
     presigned: Option<(Vec<Recipient>, Vec<u8>)>,
 }
 
+/// A package routed and with its signed receipt, ready to be written.
+struct Ready {
+    p: Pending,
+    recipients: Vec<Recipient>,
+    receipt: Vec<u8>,
+}
+
+/// The store's group commit hands every ready package of a batch to the exchange at once.
+impl crate::store::Bulk for Exchange {
+    fn write<'c>(
+        &'c self,
+        tx: &'c mut Tx,
+        items: Vec<crate::store::Erased>,
+    ) -> crate::store::BoxFuture<'c, Result<Vec<crate::store::BulkOut>, String>> {
+        Box::pin(async move {
+            let ready = items
+                .into_iter()
+                .map(|i| i.downcast::<Ready>().map(|r| *r))
+                .collect::<Result<Vec<Ready>, _>>()
+                .map_err(|_| "edocs: bulk item of another type".to_owned())?;
+            let outs = self.write_ready(tx, ready).await?;
+            Ok(outs
+                .into_iter()
+                .map(|(result, audit)| crate::store::BulkOut {
+                    result: match result {
+                        Ok(a) => Ok(Box::new(a) as crate::store::Erased),
+                        Err(p) => Err(Box::new(p) as crate::store::Erased),
+                    },
+                    audit,
+                })
+                .collect())
+        })
+    }
+}
+
 /// A recipient as decided at acceptance.
 #[derive(Debug, Clone, Serialize)]
 pub struct Recipient {
@@ -315,13 +350,23 @@ impl Exchange {
             .await
             .map_err(store_error)?;
         drop(slot);
-        let pending = pending?;
-        let this = self.clone();
-        let accepted = self
-            .store
-            .batched(move |tx| Box::pin(async move { this.accept_in(tx, pending).await }))
-            .await
-            .map_err(store_error)??;
+        let mut pending = pending?;
+        let accepted = match pending.presigned.take() {
+            // Routed and signed already: written with the batch's other such packages.
+            Some((recipients, receipt)) => {
+                let ready = Ready { p: pending, recipients, receipt };
+                self.store
+                    .bulk::<Ready, Accepted, Problem>(self.clone(), ready)
+                    .await
+            }
+            None => {
+                let this = self.clone();
+                self.store
+                    .batched(move |tx| Box::pin(async move { this.accept_in(tx, pending).await }))
+                    .await
+            }
+        }
+        .map_err(store_error)??;
         if let Some(a) = allow {
             a.committed();
         }
@@ -473,122 +518,146 @@ impl Exchange {
         self.signer.sign(&receipt::document(&facts)).map_err(store_error)
     }
 
-    /// The transactional part of [`Exchange::accept`], run inside a group-commit batch.
+    /// The transactional part of [`Exchange::accept`] for a package whose recipients depend on
+    /// what is stored (business actions, the sender's own status 13): route from the
+    /// document's history and sign the receipt inside the transaction, then write it like any
+    /// other package. Runs under its own savepoint in a group-commit batch.
     async fn accept_in(&self, tx: &mut Tx, p: Pending) -> Result<Accepted, Problem> {
-        let Pending {
-            caller,
-            upload,
-            inspected,
-            kind,
-            from,
-            document_id,
-            status_code,
-            header_json,
-            response_for,
-            dedup_key,
-            request_id,
-            allow,
-            received_at,
-            presigned,
-        } = p;
-        let request_id = request_id.as_str();
-
-        // Recipients (and the receipt for them), where routing needs the store.
-        let (recipients, receipt) = match presigned {
-            Some(r) => r,
-            None => {
-                let organs = self.organs_from_history(tx, &inspected.package, &from).await?;
-                let recipients = self.route(&organs, &caller, &from)?;
-                let receipt = self.sign_receipt(kind, &caller.id, &from, &document_id, &upload, received_at, &recipients)?;
-                (recipients, receipt)
-            }
-        };
-
-        let reader = upload.body.reader().map_err(store_error)?;
-        let stored = store_package(
-            tx,
-            &NewPackage {
-                kind,
-                sender: &caller.id,
-                from_organ: &from,
-                document_id: &document_id,
-                status_code: status_code.as_deref(),
-                dedup_key: &dedup_key,
-                sha256: &upload.sha256,
-                size: upload.len,
-                signer: inspected.signer.as_deref(),
-                header_json: &header_json,
-                received_at,
-                concerns: match &inspected.package {
-                    Package::Document { header, .. } => Some(header.concerns()),
-                    Package::Status(_) => None,
-                },
-                receipt: &receipt,
-            },
-            reader,
-            self.cfg.chunk_bytes,
-            &recipients,
-        )
-        .await
-        .map_err(store_error)?;
-        let Some(id) = stored else {
-            // Seen before: the same bytes are the same submission, other bytes a conflict.
-            return self
-                .resubmitted(tx, &dedup_key, &upload.sha256, kind, &from, document_id, allow.as_deref())
-                .await;
-        };
-
-        // A status package is recorded on the delivery of the document it answers.
-        if let (Some(rf), Some(code)) = (&response_for, &status_code) {
-            const ALL: &str = "UPDATE deliveries SET status_code = $1, status_at = $2 WHERE edoc_id IN (SELECT id FROM edocs WHERE kind = 'document' AND from_organ = $3 AND document_id = $4)";
-            const OWN: &str = "UPDATE deliveries SET status_code = $1, status_at = $2 WHERE edoc_id IN (SELECT id FROM edocs WHERE kind = 'document' AND from_organ = $3 AND document_id = $4) AND recipient_organ = $5";
-            // A recipient reports on its own delivery; the sender (13) on all of them.
-            let own = rf.organ_id != from;
-            let mut q = sqlx::query(if own { OWN } else { ALL })
-                .bind(code)
-                .bind(received_at)
-                .bind(&rf.organ_id)
-                .bind(&rf.document_id);
-            if own {
-                q = q.bind(&from);
-            }
-            q.execute(&mut **tx).await.map_err(store_error)?;
-        }
-
-        let accept_event = Event {
-            kind: "message",
-            actor: caller.id.clone(),
-            action: format!("edoc.accept {kind}"),
-            outcome: "accepted".into(),
-            request_id: request_id.to_owned(),
-            detail: json!({
-                "id": id,
-                "from": from,
-                "document_id": document_id,
-                "sha256": upload.sha256,
-                "size": upload.len,
-                "signed": inspected.signer.is_some(),
-                "recipients": recipients.iter().map(|r| json!([r.organ, r.state])).collect::<Vec<_>>(),
-                "warnings": inspected.warnings,
-                "action": match &inspected.package {
-                    Package::Document { header, .. } => Some(format!("{:?}", header.action()).to_lowercase()),
-                    Package::Status(_) => None,
-                },
-            }),
-        };
-        let mut events: Vec<&Event> = allow.iter().map(|a| &a.event).collect();
-        events.push(&accept_event);
+        let organs = self.organs_from_history(tx, &p.inspected.package, &p.from).await?;
+        let recipients = self.route(&organs, &p.caller, &p.from)?;
+        let receipt = self.sign_receipt(p.kind, &p.caller.id, &p.from, &p.document_id, &p.upload, p.received_at, &recipients)?;
+        let ready = Ready { p, recipients, receipt };
+        let (result, events) = self
+            .write_ready(tx, vec![ready])
+            .await
+            .map_err(store_error)?
+            .pop()
+            .ok_or_else(|| store_error("edocs: no answer for the package"))?;
+        let accepted = result?;
+        let events: Vec<&Event> = events.iter().collect();
         audit::append_all_in(tx, self.store.backend(), &events)
             .await
             .map_err(store_error)?;
-        Ok(Accepted {
-            id,
-            kind,
-            document_id,
-            sha256: upload.sha256.clone(),
-            recipients,
-            duplicate: false,
-        })
+        Ok(accepted)
+    }
+
+    /// Write routed packages inside `tx`, many per statement: their rows, bytes and
+    /// deliveries; a status package is then recorded on the delivery it answers. For each, in
+    /// order: the answer, and the audit records to chain for it (the guard's allow record, then
+    /// the accept record; only the allow record for a resubmission; none for a refusal, which
+    /// writes nothing). `Err` (a failed statement) fails the whole transaction.
+    async fn write_ready(
+        &self,
+        tx: &mut Tx,
+        items: Vec<Ready>,
+    ) -> Result<Vec<(Result<Accepted, Problem>, Vec<Event>)>, String> {
+        let ids = {
+            let mut storing: Vec<Storing<'_>> = Vec::with_capacity(items.len());
+            let mut bytes: Vec<Bytes<'_>> = Vec::with_capacity(items.len());
+            for it in &items {
+                bytes.push(p_reader(&it.p)?);
+                let p = &it.p;
+                storing.push(Storing {
+                    package: NewPackage {
+                        kind: p.kind,
+                        sender: &p.caller.id,
+                        from_organ: &p.from,
+                        document_id: &p.document_id,
+                        status_code: p.status_code.as_deref(),
+                        dedup_key: &p.dedup_key,
+                        sha256: &p.upload.sha256,
+                        size: p.upload.len,
+                        signer: p.inspected.signer.as_deref(),
+                        header_json: &p.header_json,
+                        received_at: p.received_at,
+                        concerns: match &p.inspected.package {
+                            Package::Document { header, .. } => Some(header.concerns()),
+                            Package::Status(_) => None,
+                        },
+                        receipt: &it.receipt,
+                    },
+                    recipients: &it.recipients,
+                });
+            }
+            store_packages(tx, self.store.backend(), storing, bytes, self.cfg.chunk_bytes).await?
+        };
+
+        // Statuses, on the deliveries of the documents they answer.
+        for (it, id) in items.iter().zip(&ids) {
+            let p = &it.p;
+            if let (Some(_), Some(rf), Some(code)) = (id, &p.response_for, &p.status_code) {
+                const ALL: &str = "UPDATE deliveries SET status_code = $1, status_at = $2 WHERE edoc_id IN (SELECT id FROM edocs WHERE kind = 'document' AND from_organ = $3 AND document_id = $4)";
+                const OWN: &str = "UPDATE deliveries SET status_code = $1, status_at = $2 WHERE edoc_id IN (SELECT id FROM edocs WHERE kind = 'document' AND from_organ = $3 AND document_id = $4) AND recipient_organ = $5";
+                // A recipient reports on its own delivery; the sender (13) on all of them.
+                let own = rf.organ_id != p.from;
+                let mut q = sqlx::query(if own { OWN } else { ALL })
+                    .bind(code)
+                    .bind(p.received_at)
+                    .bind(&rf.organ_id)
+                    .bind(&rf.document_id);
+                if own {
+                    q = q.bind(&p.from);
+                }
+                q.execute(&mut **tx).await.map_err(|e| e.to_string())?;
+            }
+        }
+
+        let mut outs = Vec::with_capacity(items.len());
+        for (it, id) in items.into_iter().zip(ids) {
+            let Ready { p, recipients, .. } = it;
+            let mut events: Vec<Event> = p.allow.iter().map(|a| a.event.clone()).collect();
+            let Some(id) = id else {
+                // Seen before (or earlier in this batch): the same bytes are the same
+                // submission, other bytes a conflict.
+                let answer = match self
+                    .resubmitted(tx, &p.dedup_key, &p.upload.sha256, p.kind, &p.from, p.document_id)
+                    .await
+                {
+                    Err(e) if e.status == StatusCode::SERVICE_UNAVAILABLE => {
+                        return Err(e.detail.clone())
+                    }
+                    other => other,
+                };
+                if answer.is_err() {
+                    events.clear();
+                }
+                outs.push((answer, events));
+                continue;
+            };
+            events.push(Event {
+                kind: "message",
+                actor: p.caller.id.clone(),
+                action: format!("edoc.accept {}", p.kind),
+                outcome: "accepted".into(),
+                request_id: p.request_id.clone(),
+                detail: json!({
+                    "id": id,
+                    "from": p.from,
+                    "document_id": p.document_id,
+                    "sha256": p.upload.sha256,
+                    "size": p.upload.len,
+                    "signed": p.inspected.signer.is_some(),
+                    "recipients": recipients.iter().map(|r| json!([r.organ, r.state])).collect::<Vec<_>>(),
+                    "warnings": p.inspected.warnings,
+                    "action": match &p.inspected.package {
+                        Package::Document { header, .. } => Some(format!("{:?}", header.action()).to_lowercase()),
+                        Package::Status(_) => None,
+                    },
+                }),
+            });
+            outs.push((
+                Ok(Accepted {
+                    id,
+                    kind: p.kind,
+                    document_id: p.document_id,
+                    sha256: p.upload.sha256,
+                    recipients,
+                    duplicate: false,
+                }),
+                events,
+            ));
+        }
+        Ok(outs)
     }
 
     /// Organs a package reaches when that depends on what is stored: a business action also
@@ -635,7 +704,7 @@ impl Exchange {
         Ok(organs)
     }
 
-    /// The answer to a package whose dedup key is already stored.
+    /// The answer to a package whose dedup key is already stored (writes nothing).
     #[allow(clippy::too_many_arguments)]
     async fn resubmitted(
         &self,
@@ -645,7 +714,6 @@ impl Exchange {
         kind: &'static str,
         from: &str,
         document_id: String,
-        allow: Option<&PendingAllow>,
     ) -> Result<Accepted, Problem> {
         let row = sqlx::query("SELECT id, sha256 FROM edocs WHERE dedup_key = $1")
             .bind(dedup_key)
@@ -666,11 +734,6 @@ impl Exchange {
             .with_extra("existing_id", id));
         }
         let recipients = self.recipients_of(tx, id).await?;
-        if let Some(a) = allow {
-            audit::append_in(tx, self.store.backend(), &a.event)
-                .await
-                .map_err(store_error)?;
-        }
         Ok(Accepted {
             id,
             kind,
@@ -731,7 +794,8 @@ impl Exchange {
         let recipients: Vec<Recipient> = self.recipient(&from, None, organ).into_iter().collect();
         let id = store_package(
             tx,
-            &NewPackage {
+            self.store.backend(),
+            NewPackage {
                 kind: "status",
                 sender: "-",
                 from_organ: organ,
@@ -1092,82 +1156,170 @@ pub struct NewPackage<'a> {
     pub receipt: &'a [u8],
 }
 
+/// A package to insert: its row and its recipients (its bytes come beside it).
+struct Storing<'a> {
+    package: NewPackage<'a>,
+    recipients: &'a [Recipient],
+}
+
+type Bytes<'a> = Box<dyn std::io::Read + Send + 'a>;
+
+/// Rows per multi-row statement: within every backend's parameter limit (13 per package,
+/// 8 per delivery, 3 per chunk).
+const PACKAGE_ROWS: usize = 64;
+const DELIVERY_ROWS: usize = 1000;
+const CHUNK_ROWS: usize = 256;
+/// Bytes of package content per statement, so that many large packages are not all held.
+const CHUNK_STATEMENT_BYTES: usize = 8 << 20;
+
 /// Insert a package (its bytes from `bytes`, in chunks) and its deliveries inside `tx`.
 /// `None` (and nothing written) when a package with the same dedup key is already stored.
 async fn store_package(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    p: &NewPackage<'_>,
-    mut bytes: impl std::io::Read,
+    backend: crate::store::Backend,
+    package: NewPackage<'_>,
+    bytes: &[u8],
     chunk_bytes: usize,
     recipients: &[Recipient],
 ) -> Result<Option<i64>, String> {
+    let one = Storing { package, recipients };
+    Ok(store_packages(tx, backend, vec![one], vec![Box::new(bytes)], chunk_bytes)
+        .await?
+        .pop()
+        .flatten())
+}
+
+/// Insert packages, their bytes (`bytes`, one reader each, stored in `chunk_bytes` pieces)
+/// and their deliveries inside `tx`,
+/// many rows per statement. For each, its new id, or `None` (and nothing of it written) when
+/// a package with the same dedup key is already stored or comes earlier in `items`.
+async fn store_packages(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: crate::store::Backend,
+    items: Vec<Storing<'_>>,
+    bytes: Vec<Bytes<'_>>,
+    chunk_bytes: usize,
+) -> Result<Vec<Option<i64>>, String> {
+    use crate::store::values;
     let e = |e: sqlx::Error| e.to_string();
-    let row = sqlx::query(
-        "INSERT INTO edocs (kind, sender, from_organ, document_id, status_code, dedup_key, sha256, size, signer, received_at, header, receipt, concerns) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (dedup_key) DO NOTHING RETURNING id",
-    )
-    .bind(p.kind)
-    .bind(p.sender)
-    .bind(p.from_organ)
-    .bind(p.document_id)
-    .bind(p.status_code)
-    .bind(p.dedup_key)
-    .bind(p.sha256)
-    .bind(p.size as i64)
-    .bind(p.signer)
-    .bind(p.received_at)
-    .bind(p.header_json)
-    .bind(p.receipt.to_vec())
-    .bind(p.concerns)
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(e)?;
-    let Some(row) = row else { return Ok(None) };
-    let id: i64 = row.try_get("id").map_err(e)?;
-    // The exact bytes, in chunks.
-    let mut buf = vec![0u8; chunk_bytes];
-    let mut seq: i64 = 0;
-    loop {
-        let mut filled = 0;
-        while filled < buf.len() {
-            let n = bytes.read(&mut buf[filled..]).map_err(|e| e.to_string())?;
-            if n == 0 {
-                break;
-            }
-            filled += n;
+    let mut new_ids: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    for group in items.chunks(PACKAGE_ROWS) {
+        let sql = format!(
+            "INSERT INTO edocs (kind, sender, from_organ, document_id, status_code, dedup_key, sha256, size, signer, received_at, header, receipt, concerns) VALUES {} ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key",
+            values(backend, group.len(), "({})", 13, 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for it in group {
+            let p = &it.package;
+            q = q
+                .bind(p.kind)
+                .bind(p.sender)
+                .bind(p.from_organ)
+                .bind(p.document_id)
+                .bind(p.status_code)
+                .bind(p.dedup_key)
+                .bind(p.sha256)
+                .bind(p.size as i64)
+                .bind(p.signer)
+                .bind(p.received_at)
+                .bind(p.header_json)
+                .bind(p.receipt.to_vec())
+                .bind(p.concerns);
         }
-        if filled == 0 {
-            break;
-        }
-        sqlx::query("INSERT INTO edoc_chunks (edoc_id, seq, bytes) VALUES ($1, $2, $3)")
-            .bind(id)
-            .bind(seq)
-            .bind(buf[..filled].to_vec())
-            .execute(&mut **tx)
-            .await
-            .map_err(e)?;
-        seq += 1;
-        if filled < buf.len() {
-            break;
+        for row in q.fetch_all(&mut **tx).await.map_err(e)? {
+            new_ids.insert(row.try_get("dedup_key").map_err(e)?, row.try_get("id").map_err(e)?);
         }
     }
-    // The recipients in few statements (bounded, within every backend's parameter limit).
-    for group in recipients.chunks(1000) {
+    // The first item with a new dedup key is the one inserted.
+    let ids: Vec<Option<i64>> = items
+        .iter()
+        .map(|it| new_ids.remove(it.package.dedup_key))
+        .collect();
+
+    // The exact bytes, in chunks, many chunks per statement.
+    let mut rows: Vec<(i64, i64, Vec<u8>)> = Vec::new();
+    let mut held = 0usize;
+    for ((reader, id), it) in bytes.into_iter().zip(&ids).zip(&items) {
+        let Some(id) = *id else { continue };
+        let mut reader = std::io::Read::take(reader, u64::MAX);
+        let mut left = it.package.size as usize;
+        let mut seq: i64 = 0;
+        loop {
+            // Sized to what is left (a 1 MiB chunk size must not cost 1 MiB per small package).
+            let mut buf = Vec::with_capacity(chunk_bytes.min(left.max(1)));
+            reader.set_limit(chunk_bytes as u64);
+            std::io::Read::read_to_end(&mut reader, &mut buf).map_err(|e| e.to_string())?;
+            let filled = buf.len();
+            if filled == 0 {
+                break;
+            }
+            left = left.saturating_sub(filled);
+            held += filled;
+            rows.push((id, seq, buf));
+            seq += 1;
+            if rows.len() >= CHUNK_ROWS || held >= CHUNK_STATEMENT_BYTES {
+                insert_chunks(tx, backend, std::mem::take(&mut rows)).await?;
+                held = 0;
+            }
+            if filled < chunk_bytes {
+                break;
+            }
+        }
+    }
+    insert_chunks(tx, backend, rows).await?;
+
+    // The recipients, many per statement.
+    let deliveries: Vec<(i64, i64, &Recipient)> = items
+        .iter()
+        .zip(&ids)
+        .filter_map(|(it, id)| id.map(|id| (id, it.package.received_at, it.recipients)))
+        .flat_map(|(id, at, rs)| rs.iter().map(move |r| (id, at, r)))
+        .collect();
+    for group in deliveries.chunks(DELIVERY_ROWS) {
         let sql = format!(
-            "INSERT INTO deliveries (edoc_id, recipient_organ, member, mode, state, order_key, attempts, next_attempt_at, created_at) VALUES {}",
-            crate::store::values(group.len(), "($1, {}, 0, $2, $2)", 5, 3)
+            "INSERT INTO deliveries (edoc_id, recipient_organ, member, mode, state, order_key, next_attempt_at, created_at, attempts) VALUES {}",
+            values(backend, group.len(), "({}, 0)", 8, 1)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(p.received_at);
-        for r in group {
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, at, r) in group {
             q = q
+                .bind(*id)
                 .bind(r.organ.clone())
                 .bind(r.member.clone())
                 .bind(r.mode)
                 .bind(r.state)
-                .bind(r.order_key.clone());
+                .bind(r.order_key.clone())
+                .bind(*at)
+                .bind(*at);
         }
         q.execute(&mut **tx).await.map_err(e)?;
     }
-    Ok(Some(id))
+    Ok(ids)
+}
+
+/// The bytes of a pending package, from where its upload was kept.
+fn p_reader(p: &Pending) -> Result<Bytes<'_>, String> {
+    Ok(Box::new(p.upload.body.reader().map_err(|e| e.to_string())?))
+}
+
+/// One multi-row insert of package chunks `(edoc_id, seq, bytes)`.
+async fn insert_chunks(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: crate::store::Backend,
+    rows: Vec<(i64, i64, Vec<u8>)>) -> Result<(), String> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "INSERT INTO edoc_chunks (edoc_id, seq, bytes) VALUES {}",
+        crate::store::values(backend, rows.len(), "({})", 3, 1)
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (id, seq, bytes) in rows {
+        q = q.bind(id).bind(seq).bind(bytes);
+    }
+    q.execute(&mut **tx).await.map_err(|e| e.to_string())?;
+    Ok(())
 }
 
 /// All bytes of a stored package (for pushes).

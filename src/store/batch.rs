@@ -11,7 +11,7 @@
 //! on right now share one commit instead of paying one each.
 
 use sqlx::{AnyPool, Executor};
-use std::any::Any;
+pub use std::any::Any;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-type Erased = Box<dyn Any + Send>;
+pub type Erased = Box<dyn Any + Send>;
 type RunFn =
     Box<dyn for<'c> FnOnce(&'c mut super::Tx) -> BoxFuture<'c, Result<Erased, Erased>> + Send>;
 
@@ -38,7 +38,30 @@ pub enum Work {
     Run(RunFn),
     /// Audit records to chain; the job's result is their `Vec<audit::Record>`.
     Audit(Vec<crate::audit::Event>),
+    /// One item for a [`Bulk`] writer, which writes every such item of the batch at once.
+    Bulk(Arc<dyn Bulk>, Erased),
 }
+
+/// A writer that takes all of a batch's items together, so that many requests share each
+/// statement (multi-row inserts) and no savepoint is needed. It must leave nothing of an
+/// item it refuses (answer `Err` for it before writing it); any `Err` of the whole call
+/// fails the batch.
+pub trait Bulk: Send + Sync {
+    fn write<'c>(
+        &'c self,
+        tx: &'c mut super::Tx,
+        items: Vec<Erased>,
+    ) -> BoxFuture<'c, Result<Vec<BulkOut>, String>>;
+}
+
+/// What a [`Bulk`] writer made of one item, in the order the items were given.
+pub struct BulkOut {
+    pub result: Result<Erased, Erased>,
+    /// Audit records for the item, chained with the batch's others before the commit.
+    pub audit: Vec<crate::audit::Event>,
+}
+
+type Done = tokio::sync::oneshot::Sender<Outcome>;
 
 pub enum Outcome {
     /// Committed.
@@ -92,10 +115,22 @@ pub async fn run(
             tokio::sync::oneshot::Sender<Outcome>,
             Vec<crate::audit::Event>,
         )> = Vec::new();
+        // Bulk items, by writer (in order of first appearance).
+        let mut bulks: Vec<(Arc<dyn Bulk>, Vec<Done>, Vec<Erased>)> = Vec::new();
         for job in jobs {
             let run = match job.work {
                 Work::Audit(events) => {
                     audits.push((job.done, events));
+                    continue;
+                }
+                Work::Bulk(writer, item) => {
+                    match bulks.iter_mut().find(|(w, _, _)| Arc::ptr_eq(w, &writer)) {
+                        Some((_, dones, items)) => {
+                            dones.push(job.done);
+                            items.push(item);
+                        }
+                        None => bulks.push((writer, vec![job.done], vec![item])),
+                    }
                     continue;
                 }
                 Work::Run(run) => run,
@@ -133,12 +168,51 @@ pub async fn run(
                 }
             }
         }
-        if !audits.is_empty() {
+        // Audit records of bulk items, chained after the audit jobs' own.
+        let mut bulk_events: Vec<crate::audit::Event> = Vec::new();
+        for (writer, dones, items) in bulks {
+            if let Some(why) = &broken {
+                for done in dones {
+                    let _ = done.send(Outcome::Failed(why.clone()));
+                }
+                continue;
+            }
+            let n = items.len();
+            match writer.write(&mut tx, items).await {
+                Ok(outs) if outs.len() == n => {
+                    for (done, out) in dones.into_iter().zip(outs) {
+                        match out.result {
+                            Ok(v) => {
+                                bulk_events.extend(out.audit);
+                                pending.push((done, v));
+                            }
+                            Err(e) => {
+                                let _ = done.send(Outcome::JobErr(e));
+                            }
+                        }
+                    }
+                }
+                outcome => {
+                    let why = match outcome {
+                        Err(why) => why,
+                        Ok(_) => "bulk writer: one answer per item expected".to_owned(),
+                    };
+                    for done in dones {
+                        let _ = done.send(Outcome::Failed(why.clone()));
+                    }
+                    broken = Some(why);
+                }
+            }
+        }
+        if !audits.is_empty() || !bulk_events.is_empty() {
             let appended = match &broken {
                 Some(why) => Err(why.clone()),
                 None => {
-                    let all: Vec<&crate::audit::Event> =
-                        audits.iter().flat_map(|(_, evs)| evs.iter()).collect();
+                    let all: Vec<&crate::audit::Event> = audits
+                        .iter()
+                        .flat_map(|(_, evs)| evs.iter())
+                        .chain(bulk_events.iter())
+                        .collect();
                     crate::audit::append_all_in(&mut tx, backend, &all)
                         .await
                         .map_err(|e| e.to_string())

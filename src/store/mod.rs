@@ -8,6 +8,7 @@
 //! committed; with `synchronous=FULL` a committed SQLite transaction survives a crash.
 
 mod batch;
+pub use batch::{BoxFuture, Bulk, BulkOut, Erased};
 mod migrations;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -259,6 +260,36 @@ impl Store {
             })),
             done,
         };
+        self.submit(job, wait).await
+    }
+
+    /// Hand `item` to `writer`, which writes it together with the other items it gets in the
+    /// same group commit (see [`batch::Bulk`]); returns once that commit is done. The writer
+    /// answers `Ok(T)` or `Err(E)` for the item.
+    pub async fn bulk<I, T, E>(
+        &self,
+        writer: std::sync::Arc<dyn batch::Bulk>,
+        item: I,
+    ) -> Result<Result<T, E>, StoreError>
+    where
+        I: Send + 'static,
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        let job = batch::Job {
+            linger: Duration::ZERO,
+            work: batch::Work::Bulk(writer, Box::new(item)),
+            done,
+        };
+        self.submit(job, wait).await
+    }
+
+    async fn submit<T: 'static, E: 'static>(
+        &self,
+        job: batch::Job,
+        wait: tokio::sync::oneshot::Receiver<batch::Outcome>,
+    ) -> Result<Result<T, E>, StoreError> {
         self.batch
             .send(job)
             .await
@@ -338,13 +369,23 @@ impl AuditPending {
 }
 
 /// The `VALUES` list of a multi-row insert: `rows` tuples, each `template` with `{}` replaced by
-/// that row's `width` placeholders, numbered from `$first`. E.g. `values(2, "($1, {})", 2, 2)`
-/// is `($1, $2, $3), ($1, $4, $5)`.
-pub fn values(rows: usize, template: &str, width: usize, first: usize) -> String {
+/// that row's `width` placeholders, numbered from `$first`. E.g. `values(Postgres, 2, "($1, {})",
+/// 2, 2)` is `($1, $2, $3), ($1, $4, $5)`. On SQLite, a template without numbered parameters of
+/// its own gets anonymous `?` placeholders (bound in order): SQLite looks named ones up in a
+/// list, once per parameter when preparing and again when binding, which costs more than the
+/// insert itself once a statement has hundreds of them.
+pub fn values(backend: Backend, rows: usize, template: &str, width: usize, first: usize) -> String {
+    let anonymous = backend == Backend::Sqlite && first == 1 && !template.contains('$');
     (0..rows)
         .map(|r| {
             let ps: Vec<String> = (0..width)
-                .map(|c| format!("${}", first + r * width + c))
+                .map(|c| {
+                    if anonymous {
+                        "?".to_owned()
+                    } else {
+                        format!("${}", first + r * width + c)
+                    }
+                })
                 .collect();
             template.replace("{}", &ps.join(", "))
         })
@@ -356,11 +397,18 @@ pub fn values(rows: usize, template: &str, width: usize, first: usize) -> String
 mod values_tests {
     #[test]
     fn numbers_rows_from_first() {
+        use super::Backend::{Postgres, Sqlite};
         assert_eq!(
-            super::values(2, "($1, {})", 2, 2),
+            super::values(Postgres, 2, "($1, {})", 2, 2),
             "($1, $2, $3), ($1, $4, $5)"
         );
-        assert_eq!(super::values(1, "({})", 3, 1), "($1, $2, $3)");
+        assert_eq!(super::values(Postgres, 1, "({})", 3, 1), "($1, $2, $3)");
+        // SQLite: anonymous placeholders, unless the template numbers its own.
+        assert_eq!(super::values(Sqlite, 2, "({}, 0)", 2, 1), "(?, ?, 0), (?, ?, 0)");
+        assert_eq!(
+            super::values(Sqlite, 2, "($1, {})", 2, 2),
+            "($1, $2, $3), ($1, $4, $5)"
+        );
     }
 }
 
