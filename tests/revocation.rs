@@ -247,3 +247,53 @@ fn stale_crl_is_used_within_grace_and_refused_beyond() {
     let a = trust.assess_as_of(&good, not_after + 1, at);
     assert!(a.reasons.contains(&"certificate_expired"), "{a:?}");
 }
+
+/// Verdicts on a signer are remembered between packages; what they rest on still decides: the
+/// verification time (expiry), and the message's own `From` organ.
+#[test]
+fn remembered_verdicts_follow_the_clock_and_the_message() {
+    let (_dir, pki, mut good, revoked) = fixture();
+    let pem = std::fs::read(pki.join("crl.pem")).unwrap();
+    let crls: Vec<X509Crl> = String::from_utf8(pem)
+        .unwrap()
+        .split_inclusive("-----END X509 CRL-----\n")
+        .map(|c| X509Crl::from_pem(c.as_bytes()).unwrap())
+        .collect();
+    assert_eq!(crls.len(), 2);
+    let trust = Trust::new(
+        TrustStore::new(
+            vec![cert(&pki.join("ca.pem"))],
+            vec![cert(&pki.join("intermediate.pem"))],
+            crls,
+        ),
+        Revocation::Crl,
+    );
+    let at = chrono::Utc::now().timestamp();
+    let first = trust.assess_as_of(&good, at, at);
+    assert!(first.valid, "{first:?}");
+    let again = trust.assess_as_of(&good, at + 1, at + 1);
+    assert!(again.valid, "{again:?}");
+    assert_eq!(again.signer.fingerprint, first.signer.fingerprint);
+    assert_eq!(again.revocation.next_update, first.revocation.next_update);
+    assert_eq!(again.chain, first.chain);
+
+    // Another From organ in the message: not bound, whatever was remembered.
+    let from = good.from_organ.replace("000.00.99.H99".into());
+    let other = trust.assess_as_of(&good, at + 2, at + 2);
+    assert_eq!(other.reasons, vec!["signer_not_bound"], "{other:?}");
+    good.from_organ = from;
+    assert!(trust.assess_as_of(&good, at + 3, at + 3).valid);
+
+    // Verified after the signer's certificate expired: refused, though a verdict is held.
+    let not_after = good.certificates[0].not_after().to_owned();
+    let expiry = lienthong::pki::cache::unix_of(&not_after).unwrap();
+    let late = trust.assess_as_of(&good, expiry + 10, at + 4);
+    assert!(late.reasons.contains(&"certificate_expired"), "{late:?}");
+    assert!(trust.assess_as_of(&good, at + 5, at + 5).valid);
+
+    // A revoked signer is refused every time.
+    for t in [at, at + 1] {
+        let r = trust.assess_as_of(&revoked, t, t);
+        assert!(r.reasons.contains(&"certificate_revoked"), "{r:?}");
+    }
+}

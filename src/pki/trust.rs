@@ -10,6 +10,7 @@ use super::validate::{
 use crate::config::{Config, TrustCfg};
 use crate::dsig::verify::{Policy, Verified};
 use crate::members::{CertBinding, ClientCert, Fingerprint};
+use foreign_types_shared::ForeignType;
 use openssl::x509::X509;
 use serde::Serialize;
 use std::sync::Arc;
@@ -26,7 +27,32 @@ pub struct Trust {
     pub ou_binding: bool,
     bindings: Vec<(CertBinding, Vec<String>)>,
     cache: Arc<RevocationCache>,
+    /// Verdicts already reached, see [`Verdicts`].
+    verdicts: Verdicts,
 }
+
+/// Verdicts on signer certificates already judged, so that a gateway seeing the same signers
+/// all day does not rebuild the same report for each package (chain, key usage, revocation
+/// against the CRLs, subject and organ binding: about 70 µs). Only with CRLs or no revocation
+/// checking (an OCSP answer has its own cache and life). An entry holds the certificates it
+/// was reached for — keyed by their addresses, which stay theirs while it holds them — and is
+/// used only inside a window in which nothing it rests on can change: no certificate of the
+/// store or the message expires, no CRL passes its `nextUpdate`, and at most
+/// [`VERDICT_SECS`] after it was reached. Bounded: cleared when full.
+#[derive(Default)]
+struct Verdicts {
+    map: std::sync::Mutex<std::collections::HashMap<Vec<usize>, Verdict>>,
+}
+
+struct Verdict {
+    _held: Vec<X509>,
+    from: i64,
+    until: i64,
+    base: Assessment,
+}
+
+const VERDICT_SECS: i64 = 300;
+const VERDICT_MAX: usize = 4096;
 
 /// Who signed, as reported.
 #[derive(Debug, Clone, Serialize)]
@@ -62,6 +88,7 @@ impl Trust {
             ou_binding: true,
             bindings: Vec::new(),
             cache: Arc::new(RevocationCache::default()),
+            verdicts: Verdicts::default(),
         }
     }
 
@@ -151,6 +178,89 @@ impl Trust {
 
     /// Judge a verified signature at unix time `at`, revocation status as of unix time `now`.
     pub fn assess_as_of(&self, v: &Verified, at: i64, now: i64) -> Assessment {
+        let base = match self.remembered(v, at, now) {
+            Some(b) => b,
+            None => {
+                let b = self.judge(v, at, now);
+                self.remember(v, at, now, &b);
+                b
+            }
+        };
+        self.finish(base, v)
+    }
+
+    /// A verdict reached earlier for these certificates, if still good at `at` and `now`.
+    fn remembered(&self, v: &Verified, at: i64, now: i64) -> Option<Assessment> {
+        if matches!(self.revocation, Revocation::Ocsp { .. }) {
+            return None;
+        }
+        let key: Vec<usize> = v.certificates.iter().map(|c| c.as_ptr() as usize).collect();
+        let map = self.verdicts.map.lock().ok()?;
+        let hit = map.get(&key)?;
+        let inside = |t: i64| hit.from <= t && t < hit.until;
+        (inside(at) && inside(now)).then(|| hit.base.clone())
+    }
+
+    /// Keep a valid verdict for the window in which it cannot change.
+    fn remember(&self, v: &Verified, at: i64, now: i64, base: &Assessment) {
+        if matches!(self.revocation, Revocation::Ocsp { .. }) || !base.reasons.is_empty() {
+            return;
+        }
+        let not_after = |c: &X509| super::cache::unix_of(c.not_after()).unwrap_or(i64::MIN);
+        let mut until = at.min(now).saturating_add(VERDICT_SECS);
+        let certs = (self.store.anchors.iter())
+            .chain(&self.store.intermediates)
+            .chain(&v.certificates);
+        for c in certs {
+            until = until.min(not_after(c));
+        }
+        for crl in &self.store.crls {
+            until = until.min(match crl.next_update().map(super::cache::unix_of) {
+                Some(Ok(t)) => t,
+                Some(Err(_)) => i64::MIN,
+                None => i64::MAX,
+            });
+        }
+        let from = at.max(now);
+        if from >= until {
+            return;
+        }
+        let key: Vec<usize> = v.certificates.iter().map(|c| c.as_ptr() as usize).collect();
+        if let Ok(mut map) = self.verdicts.map.lock() {
+            if map.len() >= VERDICT_MAX {
+                map.clear();
+            }
+            map.insert(
+                key,
+                Verdict {
+                    _held: v.certificates.clone(),
+                    from,
+                    until,
+                    base: base.clone(),
+                },
+            );
+        }
+    }
+
+    /// What the message adds to a verdict on its certificates: its own warnings, and whether
+    /// the signer is bound to the `From` organ.
+    fn finish(&self, mut a: Assessment, v: &Verified) -> Assessment {
+        if let Some(from) = &v.from_organ {
+            if !a.signer.organs.iter().any(|o| o == from) {
+                a.reasons.push("signer_not_bound");
+            }
+        }
+        if !v.warnings.is_empty() {
+            let mut warnings = v.warnings.clone();
+            warnings.append(&mut a.warnings);
+            a.warnings = warnings;
+        }
+        a.valid = a.reasons.is_empty();
+        a
+    }
+
+    /// The verdict on `v`'s certificates alone (chain, usage, revocation, organs).
+    fn judge(&self, v: &Verified, at: i64, now: i64) -> Assessment {
         let signer = &v.certificates[0];
         let report: ChainReport = validate::validate(
             signer,
@@ -166,14 +276,8 @@ impl Trust {
             },
         );
         let organs = self.organs_of(signer);
-        let mut reasons = report.reasons;
-        if let Some(from) = &v.from_organ {
-            if !organs.iter().any(|o| o == from) {
-                reasons.push("signer_not_bound");
-            }
-        }
-        let mut warnings = v.warnings.clone();
-        warnings.extend(report.warnings);
+        let reasons = report.reasons;
+        let warnings = report.warnings;
         let serial = signer
             .serial_number()
             .to_bn()
