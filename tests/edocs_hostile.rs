@@ -175,6 +175,55 @@ async fn hostile_packages_are_refused_with_their_own_codes_and_nothing_is_stored
     let r = mallory.post(&url).body(fine).send().await.unwrap();
     assert_eq!(r.status(), 202, "{:?}", r.text().await);
     assert_eq!(count_edocs(&g).await, 3);
+
+    // Copies of one package and of a rival under the same DocumentId, all at once (they share
+    // group commits): one of the two is stored, once; its copies get its id, the rival's a 409.
+    let p = sign_as(&pki, "vpubnd", &document(A, &[B], "4/BURST", "Bản thứ nhất"));
+    let q = sign_as(&pki, "vpubnd", &document(A, &[B], "4/BURST", "Bản thứ hai"));
+    let sends: Vec<_> = (0..12)
+        .map(|i| {
+            let (a, url) = (a.clone(), url.clone());
+            let body = if i % 3 == 2 { q.clone() } else { p.clone() };
+            tokio::spawn(async move {
+                let r = a.post(&url).body(body).send().await.unwrap();
+                let status = r.status().as_u16();
+                (i % 3 == 2, status, r.json::<serde_json::Value>().await.unwrap())
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for s in sends {
+        answers.push(s.await.unwrap());
+    }
+    let won = |rival: bool| answers.iter().filter(|(r, _, _)| *r == rival).all(|(_, s, _)| *s == 202 || *s == 200);
+    // The rival won if all its copies were taken; else all of the first one's must have been.
+    let rival_won = won(true);
+    assert!(won(rival_won), "one of the two wins: {answers:?}");
+    let ids: std::collections::BTreeSet<String> = answers
+        .iter()
+        .filter(|(r, _, _)| *r == rival_won)
+        .map(|(_, _, v)| v["id"].to_string())
+        .collect();
+    assert_eq!(ids.len(), 1, "{answers:?}");
+    assert_eq!(answers.iter().filter(|(_, s, _)| *s == 202).count(), 1, "{answers:?}");
+    for (_, s, v) in answers.iter().filter(|(r, _, _)| *r != rival_won) {
+        assert_eq!((*s, v["code"].as_str()), (409, Some("document_id_conflict")), "{v}");
+    }
+    assert_eq!(count_edocs(&g).await, 4);
+    let store = g.open_store().await;
+    let id: i64 = ids.iter().next().unwrap().parse().unwrap();
+    let n: i64 = sqlx::Row::try_get(
+        &sqlx::query("SELECT COUNT(*) AS n FROM deliveries WHERE edoc_id = $1")
+            .bind(id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap(),
+        "n",
+    )
+    .unwrap();
+    store.close().await;
+    assert_eq!(n, 1, "one delivery, to B");
+
     let spool = gdir.join("data/spool");
     let left: Vec<_> = std::fs::read_dir(&spool)
         .map(|d| d.filter_map(Result::ok).map(|e| e.path()).collect())
