@@ -170,6 +170,10 @@ impl Store {
                 Box::pin(async move {
                     conn.execute("PRAGMA journal_mode=WAL").await?;
                     conn.execute("PRAGMA synchronous=FULL").await?;
+                    // Checkpoints run beside the writer (see `checkpoints`), not inside
+                    // whichever commit crosses the threshold: that commit would wait for
+                    // pages to be copied and the database file to be synced.
+                    conn.execute("PRAGMA wal_autocheckpoint=0").await?;
                     conn.execute("PRAGMA busy_timeout=10000").await?;
                     conn.execute("PRAGMA foreign_keys=ON").await?;
                     Ok(())
@@ -205,6 +209,7 @@ impl Store {
                     .name("store-writer".into())
                     .spawn(move || rt.block_on(writer))
                     .map_err(|e| StoreError::Io(e.to_string()))?;
+                tokio::spawn(checkpoints(store.pool.clone()));
             }
             Backend::Postgres => {
                 tokio::spawn(writer);
@@ -350,6 +355,28 @@ impl Store {
     }
 }
 
+/// SQLite: copy the write-ahead log into the database every [`CHECKPOINT_EVERY`], without
+/// blocking writers (`PASSIVE`: frames committed so far; the log restarts from the beginning
+/// once a later writer finds it all copied). Ends when the pool is closed.
+async fn checkpoints(pool: AnyPool) {
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if pool.is_closed() {
+            return;
+        }
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
+            if pool.is_closed() {
+                return;
+            }
+            tracing::warn!(error = %e, "store: checkpoint");
+        }
+    }
+}
+
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
 /// Audit records queued by [`Store::enqueue_audit`].
 pub struct AuditPending(tokio::sync::oneshot::Receiver<batch::Outcome>);
 
@@ -434,5 +461,46 @@ mod tests {
         ] {
             assert_eq!(redact_url(same), same);
         }
+    }
+}
+
+#[cfg(test)]
+mod checkpoint_tests {
+    use super::Store;
+
+    /// Commits never checkpoint (`wal_autocheckpoint=0`); the background task copies the log
+    /// into the database file all the same. Without it the file would stay at its first pages.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_reaches_the_database_file_without_any_commit_checkpointing() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        let store = Store::open(&format!("sqlite://{}", db.display()), 2)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE blobs (b BLOB NOT NULL)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        let before = std::fs::metadata(&db).unwrap().len();
+        for _ in 0..200 {
+            sqlx::query("INSERT INTO blobs (b) VALUES ($1)")
+                .bind(vec![7u8; 8192])
+                .execute(store.pool())
+                .await
+                .unwrap();
+        }
+        let t = std::time::Instant::now();
+        loop {
+            let len = std::fs::metadata(&db).unwrap().len();
+            if len >= before + 1_500_000 {
+                break;
+            }
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(10),
+                "database file {len} bytes (was {before}): the log was not checkpointed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        store.close().await;
     }
 }
