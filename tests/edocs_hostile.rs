@@ -19,15 +19,17 @@ fn replace_once(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
 }
 
 async fn count_edocs(g: &Gateway) -> i64 {
+    count(g, "SELECT COUNT(*) AS n FROM edocs", None).await
+}
+
+/// The `n` that `sql` (with `$1` bound to `id`, if given) counts in the gateway's store.
+async fn count(g: &Gateway, sql: &'static str, id: Option<i64>) -> i64 {
     let store = g.open_store().await;
-    let n: i64 = sqlx::Row::try_get(
-        &sqlx::query("SELECT COUNT(*) AS n FROM edocs")
-            .fetch_one(store.pool())
-            .await
-            .unwrap(),
-        "n",
-    )
-    .unwrap();
+    let mut q = sqlx::query(sql);
+    if let Some(id) = id {
+        q = q.bind(id);
+    }
+    let n: i64 = sqlx::Row::try_get(&q.fetch_one(store.pool()).await.unwrap(), "n").unwrap();
     store.close().await;
     n
 }
@@ -210,18 +212,8 @@ async fn hostile_packages_are_refused_with_their_own_codes_and_nothing_is_stored
         assert_eq!((*s, v["code"].as_str()), (409, Some("document_id_conflict")), "{v}");
     }
     assert_eq!(count_edocs(&g).await, 4);
-    let store = g.open_store().await;
     let id: i64 = ids.iter().next().unwrap().parse().unwrap();
-    let n: i64 = sqlx::Row::try_get(
-        &sqlx::query("SELECT COUNT(*) AS n FROM deliveries WHERE edoc_id = $1")
-            .bind(id)
-            .fetch_one(store.pool())
-            .await
-            .unwrap(),
-        "n",
-    )
-    .unwrap();
-    store.close().await;
+    let n = count(&g, "SELECT COUNT(*) AS n FROM deliveries WHERE edoc_id = $1", Some(id)).await;
     assert_eq!(n, 1, "one delivery, to B");
 
     let spool = gdir.join("data/spool");
