@@ -109,7 +109,8 @@ fn escape(
     out.write_all(&s.as_bytes()[last..])
 }
 
-fn escape_text(s: &str, out: &mut impl Write) -> std::io::Result<()> {
+/// Text content as canonical XML writes it.
+pub fn escape_text(s: &str, out: &mut impl Write) -> std::io::Result<()> {
     escape(s, out, |b| match b {
         b'&' => Some(b"&amp;"),
         b'<' => Some(b"&lt;"),
@@ -119,7 +120,8 @@ fn escape_text(s: &str, out: &mut impl Write) -> std::io::Result<()> {
     })
 }
 
-fn escape_attr(s: &str, out: &mut impl Write) -> std::io::Result<()> {
+/// An attribute value as canonical XML writes it (inside double quotes).
+pub fn escape_attr(s: &str, out: &mut impl Write) -> std::io::Result<()> {
     escape(s, out, |b| match b {
         b'&' => Some(b"&amp;"),
         b'<' => Some(b"&lt;"),

@@ -393,6 +393,18 @@ fn ecdsa_raw_to_der(raw: &[u8]) -> Result<Vec<u8>, DsigError> {
 
 /// Verify the enveloped signature of the document read from `input`.
 pub fn verify<R: BufRead>(input: R, policy: &Policy) -> Result<Verified, DsigError> {
+    verify_with(input, policy, |_| {})
+}
+
+/// [`verify`], showing every node of the document to `tap` as it streams by (all of them, the
+/// Signature's included, in order), so another reader of the same bytes needs no pass of its
+/// own. After an error the tap has seen only part of the document; after `Ok` or
+/// [`DsigError::NoSignature`] it has seen all of it.
+pub fn verify_with<R: BufRead>(
+    input: R,
+    policy: &Policy,
+    mut tap: impl FnMut(&Node<'_>),
+) -> Result<Verified, DsigError> {
     let mut reader = Reader::new(input, policy.limits);
     let allowed: Vec<Digest> = Digest::ALL
         .into_iter()
@@ -415,6 +427,7 @@ pub fn verify<R: BufRead>(input: R, policy: &Policy) -> Result<Verified, DsigErr
     let mut from_organ: Option<String> = None;
 
     while let Some(node) = reader.next()? {
+        tap(&node);
         // Inside the Signature: capture only.
         if let Some(nodes) = sig_nodes.as_mut() {
             match &node {

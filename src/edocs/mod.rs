@@ -10,7 +10,7 @@ pub mod receipt;
 
 use crate::audit::{self, Event};
 use crate::config::{Config, EdocsCfg};
-use crate::dsig::verify::{verify, DsigError};
+use crate::dsig::verify::{verify_with, DsigError};
 use crate::edge::guard::PendingAllow;
 use crate::edge::Problem;
 use crate::edxml::{self, Package, ReadOptions};
@@ -206,7 +206,24 @@ impl Exchange {
     fn inspect(&self, body: &Spooled, member: &Member) -> Result<Inspected, Problem> {
         let io = |e: std::io::Error| store_error(e);
         let now = chrono::Utc::now().timestamp();
-        let (signer, mut warnings) = match verify(body.reader().map_err(io)?, &self.trust.policy) {
+        let mut opts = ReadOptions::new(&self.spool_dir);
+        opts.limits = self.trust.policy.limits;
+        // Only the header is wanted: attachments are checked (base64, sizes) and thrown away
+        // without touching the disk; the stored package is the signed bytes, which recipients
+        // unzip themselves.
+        opts.keep_attachments = false;
+        opts.sync_spool = false;
+        opts.unzip = None;
+        // The header is read from the signature check's own pass over the bytes. Its first
+        // error is held back: a signature error, then a schema error, come first.
+        let mut header = edxml::HeaderReader::new(&opts);
+        let mut header_error = None;
+        let verified = verify_with(body.reader().map_err(io)?, &self.trust.policy, |n| {
+            if header_error.is_none() {
+                header_error = header.node(n).err();
+            }
+        });
+        let (signer, mut warnings) = match verified {
             Ok(v) => {
                 let a = self.trust.assess(&v, now);
                 if !a.valid {
@@ -256,15 +273,10 @@ impl Exchange {
                 ));
             }
         }
-        let mut opts = ReadOptions::new(&self.spool_dir);
-        opts.limits = self.trust.policy.limits;
-        // Only the header is wanted: attachments are checked (base64, sizes) and thrown away
-        // without touching the disk; the stored package is the signed bytes, which recipients
-        // unzip themselves.
-        opts.keep_attachments = false;
-        opts.sync_spool = false;
-        opts.unzip = None;
-        let read = edxml::read(body.reader().map_err(io)?, &opts);
+        let read = match header_error {
+            Some(e) => Err(e),
+            None => header.finish(),
+        };
         let package = read.map_err(|e| {
             unprocessable(
                 e.code(),
@@ -515,7 +527,7 @@ impl Exchange {
             received_at: &rfc3339(received_at),
             recipients: &states,
         };
-        self.signer.sign(&receipt::document(&facts)).map_err(store_error)
+        self.signer.receipt(&facts).map_err(store_error)
     }
 
     /// The transactional part of [`Exchange::accept`] for a package whose recipients depend on

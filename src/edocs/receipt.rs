@@ -2,14 +2,14 @@
 //! received (SHA-256 and size of the exact bytes), from whom, when, for which recipients — with
 //! its own certificate. The sender can fetch it as evidence of hand-over.
 
-use crate::dsig::sign::{sign, SignError};
-use openssl::pkey::{PKey, Private};
+use crate::dsig::c14n::{escape_attr, escape_text};
+use crate::dsig::sign::{Prepared, SignError};
+use openssl::pkey::PKey;
 use openssl::x509::X509;
 
-/// The gateway's signing identity (key and chain, signer first).
+/// The gateway's signing identity (key and chain, signer first), made ready once.
 pub struct GatewaySigner {
-    pub key: PKey<Private>,
-    pub chain: Vec<X509>,
+    prepared: Prepared,
 }
 
 impl GatewaySigner {
@@ -21,11 +21,19 @@ impl GatewaySigner {
         }
         let kpem = std::fs::read(key).map_err(|e| format!("{}: {e}", key.display()))?;
         let key = PKey::private_key_from_pem(&kpem).map_err(|e| format!("{}: {e}", key.display()))?;
-        Ok(GatewaySigner { key, chain })
+        Ok(GatewaySigner {
+            prepared: Prepared::new(key, &chain).map_err(|e| e.to_string())?,
+        })
     }
 
+    /// Sign any document (the gateway's own status packages).
     pub fn sign(&self, doc: &[u8]) -> Result<Vec<u8>, SignError> {
-        sign(doc, &self.key, &self.chain)
+        self.prepared.sign(doc)
+    }
+
+    /// The signed receipt stating `facts`.
+    pub fn receipt(&self, facts: &ReceiptFacts<'_>) -> Result<Vec<u8>, SignError> {
+        self.prepared.sign_canonical(&document(facts), PROLOG.len())
     }
 }
 
@@ -41,31 +49,78 @@ pub struct ReceiptFacts<'a> {
     pub recipients: &'a [(String, &'static str)],
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+const PROLOG: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
+
+/// The unsigned receipt document: [`PROLOG`], then the `Receipt` element already in Exclusive
+/// C14N form (so it is signed without a parse), then a newline.
+pub fn document(f: &ReceiptFacts<'_>) -> Vec<u8> {
+    let mut d = Vec::with_capacity(512 + 96 * f.recipients.len());
+    d.extend_from_slice(PROLOG.as_bytes());
+    d.extend_from_slice(b"<Receipt xmlns=\"urn:lienthong:receipt:1\">");
+    let size = f.size.to_string();
+    for (tag, value) in [
+        ("Kind", f.kind),
+        ("Sender", f.sender),
+        ("From", f.from_organ),
+        ("DocumentId", f.document_id),
+        ("Sha256", f.sha256),
+        ("Size", &size),
+        ("ReceivedAt", f.received_at),
+    ] {
+        element(&mut d, tag, value);
+    }
+    d.extend_from_slice(b"<Recipients>");
+    for (organ, state) in f.recipients {
+        // Attributes in canonical order (by name): organ, state. Writing to a Vec cannot fail.
+        d.extend_from_slice(b"<Recipient organ=\"");
+        let _ = escape_attr(organ, &mut d);
+        d.extend_from_slice(b"\" state=\"");
+        let _ = escape_attr(state, &mut d);
+        d.extend_from_slice(b"\"></Recipient>");
+    }
+    d.extend_from_slice(b"</Recipients></Receipt>\n");
+    d
 }
 
-/// The unsigned receipt document.
-pub fn document(f: &ReceiptFacts<'_>) -> Vec<u8> {
-    let mut r = String::new();
-    for (organ, state) in f.recipients {
-        r.push_str(&format!(
-            "<Recipient organ=\"{}\" state=\"{state}\"/>",
-            esc(organ)
-        ));
+fn element(d: &mut Vec<u8>, tag: &str, value: &str) {
+    d.push(b'<');
+    d.extend_from_slice(tag.as_bytes());
+    d.push(b'>');
+    let _ = escape_text(value, d);
+    d.extend_from_slice(b"</");
+    d.extend_from_slice(tag.as_bytes());
+    d.push(b'>');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dsig::c14n::{Algorithm, Canonicalizer};
+    use crate::xml::{Limits, Reader};
+
+    /// The receipt's root element is byte for byte its own Exclusive C14N form, whatever the
+    /// values hold, so signing it without a parse is sound.
+    #[test]
+    fn receipt_is_written_in_canonical_form() {
+        let odd = "a&b<c>d\"e'f\tg\nh\ri ấ";
+        let recipients = vec![(odd.to_owned(), "pull"), ("000.00.01.H53".to_owned(), "push")];
+        let facts = ReceiptFacts {
+            kind: "document",
+            sender: odd,
+            from_organ: "000.00.00.G22",
+            document_id: odd,
+            sha256: "ab",
+            size: 10993,
+            received_at: "2026-11-23T08:00:00.000Z",
+            recipients: &recipients,
+        };
+        let doc = document(&facts);
+        let mut c = Canonicalizer::new(Vec::new(), Algorithm::ExcC14n);
+        let mut r = Reader::new(&doc[..], Limits::default());
+        while let Some(n) = r.next().unwrap() {
+            c.node(&n).unwrap();
+        }
+        let root = &doc[PROLOG.len()..doc.len() - 1];
+        assert_eq!(String::from_utf8_lossy(&c.into_inner()), String::from_utf8_lossy(root));
     }
-    format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Receipt xmlns=\"urn:lienthong:receipt:1\"><Kind>{}</Kind><Sender>{}</Sender><From>{}</From><DocumentId>{}</DocumentId><Sha256>{}</Sha256><Size>{}</Size><ReceivedAt>{}</ReceivedAt><Recipients>{r}</Recipients></Receipt>\n",
-        esc(f.kind),
-        esc(f.sender),
-        esc(f.from_organ),
-        esc(f.document_id),
-        f.sha256,
-        f.size,
-        esc(f.received_at),
-    )
-    .into_bytes()
 }

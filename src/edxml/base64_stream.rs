@@ -19,6 +19,8 @@ pub struct Base64Sink {
     hasher: openssl::sha::Sha256,
     /// Base64 characters not yet decoded (fewer than 4, or a batch being assembled).
     pending: Vec<u8>,
+    /// Reused for each batch's decoded bytes.
+    decoded: Vec<u8>,
     size: u64,
     max: u64,
     ended: bool,
@@ -43,6 +45,7 @@ impl Base64Sink {
             out: None,
             hasher: openssl::sha::Sha256::new(),
             pending: Vec::new(),
+            decoded: Vec::new(),
             sync: false,
             size: 0,
             max,
@@ -54,30 +57,37 @@ impl Base64Sink {
         if quads == 0 {
             return Ok(());
         }
-        let chunk: Vec<u8> = self.pending.drain(..quads).collect();
         if self.ended {
             return Err(Error::Invalid); // data after padding
         }
+        let chunk = &self.pending[..quads];
         if chunk.ends_with(b"=") {
             self.ended = true;
         }
-        let decoded = STANDARD.decode(&chunk).map_err(|_| Error::Invalid)?;
-        self.size += decoded.len() as u64;
+        self.decoded.resize(quads / 4 * 3, 0);
+        let n = STANDARD
+            .decode_slice(chunk, &mut self.decoded)
+            .map_err(|_| Error::Invalid)?;
+        self.pending.drain(..quads);
+        let decoded = &self.decoded[..n];
+        self.size += n as u64;
         if self.size > self.max {
             return Err(Error::TooLarge);
         }
-        self.hasher.update(&decoded);
+        self.hasher.update(decoded);
         match &mut self.out {
-            Some(out) => out.write_all(&decoded).map_err(|e| Error::Io(e.to_string())),
+            Some(out) => out.write_all(decoded).map_err(|e| Error::Io(e.to_string())),
             None => Ok(()),
         }
     }
 
     pub fn write(&mut self, text: &str) -> Result<(), Error> {
-        for b in text.bytes() {
-            if !b.is_ascii_whitespace() {
-                self.pending.push(b);
-            }
+        let bytes = text.as_bytes();
+        if bytes.iter().any(u8::is_ascii_whitespace) {
+            self.pending
+                .extend(bytes.iter().copied().filter(|b| !b.is_ascii_whitespace()));
+        } else {
+            self.pending.extend_from_slice(bytes);
         }
         let quads = self.pending.len() / 4 * 4;
         self.emit(quads)
@@ -127,5 +137,11 @@ mod tests {
         let p = dir.path().join("bad");
         let mut s = Base64Sink::create(&p, 1 << 20, true).unwrap();
         assert!(matches!(s.write("ab!d"), Err(Error::Invalid)));
+        // Padding ends the data, whether the rest comes in the same write or a later one.
+        let mut s = Base64Sink::discard(1 << 20);
+        assert!(matches!(s.write("QQ==QUJD"), Err(Error::Invalid)));
+        let mut s = Base64Sink::discard(1 << 20);
+        s.write("QQ==").unwrap();
+        assert!(matches!(s.write("QUJD"), Err(Error::Invalid)));
     }
 }

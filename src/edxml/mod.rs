@@ -150,88 +150,113 @@ struct Pending {
 
 /// Read a package from `input`. On any error, the spool files it wrote are removed.
 pub fn read<R: BufRead>(input: R, opts: &ReadOptions) -> Result<Package, EdxmlError> {
-    let mut spooled = Vec::new();
-    let r = read_inner(input, opts, &mut spooled);
-    if r.is_err() {
-        for f in spooled {
+    let mut reader = Reader::new(input, opts.limits);
+    let mut header = HeaderReader::new(opts);
+    while let Some(node) = reader.next()? {
+        header.node(&node)?;
+    }
+    header.finish()
+}
+
+/// The package reader, fed one node at a time: by [`read`], or by another pass over the same
+/// bytes (the signature check's, so the package is parsed once on the way in). Spool files it
+/// wrote are removed unless [`HeaderReader::finish`] succeeds.
+pub struct HeaderReader<'o> {
+    opts: &'o ReadOptions,
+    path: Vec<String>,
+    text: String,
+    doc: DocumentHeader,
+    status_code: Option<String>,
+    status_desc: Option<String>,
+    status_time: Option<String>,
+    attachments: Vec<(Attachment, PathBuf)>,
+    pending: Option<Pending>,
+    root_checked: bool,
+    spooled: Vec<PathBuf>,
+}
+
+impl Drop for HeaderReader<'_> {
+    fn drop(&mut self) {
+        for f in self.spooled.drain(..) {
             let _ = std::fs::remove_file(f);
         }
     }
-    r
 }
 
-fn read_inner<R: BufRead>(
-    input: R,
-    opts: &ReadOptions,
-    spooled: &mut Vec<PathBuf>,
-) -> Result<Package, EdxmlError> {
-    let mut reader = Reader::new(input, opts.limits);
-    let mut path: Vec<String> = Vec::new();
-    let mut text = String::new();
-    let mut doc = DocumentHeader::default();
-    let mut status_code: Option<String> = None;
-    let mut status_desc: Option<String> = None;
-    let mut status_time: Option<String> = None;
-    let mut attachments: Vec<(Attachment, PathBuf)> = Vec::new();
-    let mut pending: Option<Pending> = None;
-    let mut root_checked = false;
-    let io = |e: std::io::Error| EdxmlError::Io(e.to_string());
+impl<'o> HeaderReader<'o> {
+    pub fn new(opts: &'o ReadOptions) -> Self {
+        HeaderReader {
+            opts,
+            path: Vec::new(),
+            text: String::new(),
+            doc: DocumentHeader::default(),
+            status_code: None,
+            status_desc: None,
+            status_time: None,
+            attachments: Vec::new(),
+            pending: None,
+            root_checked: false,
+            spooled: Vec::new(),
+        }
+    }
 
-    while let Some(node) = reader.next()? {
+    /// Take the next node of the document, in order.
+    pub fn node(&mut self, node: &Node<'_>) -> Result<(), EdxmlError> {
+        let io = |e: std::io::Error| EdxmlError::Io(e.to_string());
         match node {
             Node::Start { name, .. } => {
                 let l = local(&name).to_owned();
-                if !root_checked {
+                if !self.root_checked {
                     if !matches!(l.as_str(), "edXML" | "edXMLEnvelope") {
-                        return Err(EdxmlError::NotEdxml(name.into_owned()));
+                        return Err(EdxmlError::NotEdxml(name.to_string()));
                     }
-                    root_checked = true;
+                    self.root_checked = true;
                 }
-                let parent = path.last().map(String::as_str).unwrap_or("");
+                let parent = self.path.last().map(String::as_str).unwrap_or("");
                 match (parent, l.as_str()) {
-                    ("MessageHeader", "To") => doc.to.push(Organ::default()),
+                    ("MessageHeader", "To") => self.doc.to.push(Organ::default()),
                     ("MessageHeader", "ResponseFor") => {
-                        doc.response_for.push(ResponseFor::default())
+                        self.doc.response_for.push(ResponseFor::default())
                     }
-                    ("ReceiverList", "Receiver") => doc.receiver_changes.push(ReceiverChange::default()),
+                    ("ReceiverList", "Receiver") => self.doc.receiver_changes.push(ReceiverChange::default()),
                     ("ReplacementInfoList", "ReplacementInfo") => {
-                        doc.replacements.push(Replacement::default())
+                        self.doc.replacements.push(Replacement::default())
                     }
                     ("AttachmentEncoded", "Attachment") => {
-                        if attachments.len() >= opts.max_attachments {
-                            return Err(EdxmlError::TooManyAttachments(opts.max_attachments));
+                        if self.attachments.len() >= self.opts.max_attachments {
+                            return Err(EdxmlError::TooManyAttachments(self.opts.max_attachments));
                         }
-                        pending = Some(Pending {
+                        self.pending = Some(Pending {
                             meta: Attachment::default(),
                             sink: None,
                         });
                     }
-                    ("Attachment", "ContentTransferEncoded") if !opts.keep_attachments => {
-                        if let Some(p) = pending.as_mut() {
-                            p.sink = Some((Base64Sink::discard(opts.max_attachment_bytes), PathBuf::new()));
+                    ("Attachment", "ContentTransferEncoded") if !self.opts.keep_attachments => {
+                        if let Some(p) = self.pending.as_mut() {
+                            p.sink = Some((Base64Sink::discard(self.opts.max_attachment_bytes), PathBuf::new()));
                         }
                     }
                     ("Attachment", "ContentTransferEncoded") => {
-                        if let Some(p) = pending.as_mut() {
-                            std::fs::create_dir_all(&opts.spool_dir).map_err(io)?;
-                            let file = opts
+                        if let Some(p) = self.pending.as_mut() {
+                            std::fs::create_dir_all(&self.opts.spool_dir).map_err(io)?;
+                            let file = self.opts
                                 .spool_dir
                                 .join(format!("{}.att", crate::edge::request_id::generate()));
-                            spooled.push(file.clone());
+                            self.spooled.push(file.clone());
                             p.sink = Some((
-                                Base64Sink::create(&file, opts.max_attachment_bytes, opts.sync_spool).map_err(io)?,
+                                Base64Sink::create(&file, self.opts.max_attachment_bytes, self.opts.sync_spool).map_err(io)?,
                                 file,
                             ));
                         }
                     }
                     _ => {}
                 }
-                path.push(l);
-                text.clear();
+                self.path.push(l);
+                self.text.clear();
             }
             Node::Text(t) => {
-                let in_content = path.last().is_some_and(|l| l == "ContentTransferEncoded");
-                match (in_content, pending.as_mut()) {
+                let in_content = self.path.last().is_some_and(|l| l == "ContentTransferEncoded");
+                match (in_content, self.pending.as_mut()) {
                     (
                         true,
                         Some(Pending {
@@ -250,65 +275,65 @@ fn read_inner<R: BufRead>(
                         })?;
                     }
                     _ => {
-                        if text.len() + t.len() > opts.max_field_len {
-                            return Err(EdxmlError::FieldTooLong(path.join("/")));
+                        if self.text.len() + t.len() > self.opts.max_field_len {
+                            return Err(EdxmlError::FieldTooLong(self.path.join("/")));
                         }
-                        text.push_str(&t);
+                        self.text.push_str(&t);
                     }
                 }
             }
             Node::End { .. } => {
-                let l = path.pop().unwrap_or_default();
-                let parent = path.last().map(String::as_str).unwrap_or("");
-                let grand = path
+                let l = self.path.pop().unwrap_or_default();
+                let parent = self.path.last().map(String::as_str).unwrap_or("");
+                let grand = self.path
                     .len()
                     .checked_sub(2)
-                    .map(|i| path[i].as_str())
+                    .map(|i| self.path[i].as_str())
                     .unwrap_or("");
                 match (grand, parent, l.as_str()) {
-                    ("MessageHeader", "From", f) => organ_field(&mut doc.from, f, &text),
+                    ("MessageHeader", "From", f) => organ_field(&mut self.doc.from, f, &self.text),
                     ("MessageHeader", "To", f) => {
-                        if let Some(o) = doc.to.last_mut() {
-                            organ_field(o, f, &text)
+                        if let Some(o) = self.doc.to.last_mut() {
+                            organ_field(o, f, &self.text)
                         }
                     }
                     ("MessageHeader", "ResponseFor", f) => {
-                        if let Some(r) = doc.response_for.last_mut() {
-                            response_field(r, f, &text)
+                        if let Some(r) = self.doc.response_for.last_mut() {
+                            response_field(r, f, &self.text)
                         }
                     }
-                    (_, "MessageHeader", "DocumentId") => doc.document_id = text.trim().to_owned(),
-                    (_, "MessageHeader", "Subject") => set(&mut doc.subject, &text),
-                    (_, "MessageHeader", "Content") => set(&mut doc.content, &text),
-                    (_, "MessageHeader", "DueDate") => set(&mut doc.due_date, &text),
-                    (_, "MessageHeader", "SteeringType") => set(&mut doc.steering_type, &text),
-                    (_, "MessageHeader", "StatusCode") => set(&mut status_code, &text),
-                    (_, "MessageHeader", "Description") => set(&mut status_desc, &text),
-                    (_, "MessageHeader", "Timestamp") => set(&mut status_time, &text),
-                    ("MessageHeader", "Code", "CodeNumber") => set(&mut doc.code_number, &text),
-                    ("MessageHeader", "Code", "CodeNotation") => set(&mut doc.code_notation, &text),
-                    (_, "PromulgationInfo", "Place") => set(&mut doc.place, &text),
+                    (_, "MessageHeader", "DocumentId") => self.doc.document_id = self.text.trim().to_owned(),
+                    (_, "MessageHeader", "Subject") => set(&mut self.doc.subject, &self.text),
+                    (_, "MessageHeader", "Content") => set(&mut self.doc.content, &self.text),
+                    (_, "MessageHeader", "DueDate") => set(&mut self.doc.due_date, &self.text),
+                    (_, "MessageHeader", "SteeringType") => set(&mut self.doc.steering_type, &self.text),
+                    (_, "MessageHeader", "StatusCode") => set(&mut self.status_code, &self.text),
+                    (_, "MessageHeader", "Description") => set(&mut self.status_desc, &self.text),
+                    (_, "MessageHeader", "Timestamp") => set(&mut self.status_time, &self.text),
+                    ("MessageHeader", "Code", "CodeNumber") => set(&mut self.doc.code_number, &self.text),
+                    ("MessageHeader", "Code", "CodeNotation") => set(&mut self.doc.code_notation, &self.text),
+                    (_, "PromulgationInfo", "Place") => set(&mut self.doc.place, &self.text),
                     (_, "PromulgationInfo", "PromulgationDate") => {
-                        set(&mut doc.promulgation_date, &text)
+                        set(&mut self.doc.promulgation_date, &self.text)
                     }
-                    (_, "DocumentType", "Type") => set(&mut doc.document_type, &text),
-                    (_, "DocumentType", "TypeName") => set(&mut doc.document_type_name, &text),
-                    (_, "SignerInfo", "FullName") => set(&mut doc.signer_name, &text),
-                    (_, "SignerInfo", "Position") => set(&mut doc.signer_position, &text),
-                    (_, "OtherInfo", "Priority") => doc.priority = Some(Priority::from_code(&text)),
+                    (_, "DocumentType", "Type") => set(&mut self.doc.document_type, &self.text),
+                    (_, "DocumentType", "TypeName") => set(&mut self.doc.document_type_name, &self.text),
+                    (_, "SignerInfo", "FullName") => set(&mut self.doc.signer_name, &self.text),
+                    (_, "SignerInfo", "Position") => set(&mut self.doc.signer_position, &self.text),
+                    (_, "OtherInfo", "Priority") => self.doc.priority = Some(Priority::from_code(&self.text)),
                     (_, "Bussiness", "BussinessDocType") => {
-                        if BusinessAction::from_code(Some(&text)).is_none() {
+                        if BusinessAction::from_code(Some(&self.text)).is_none() {
                             return Err(EdxmlError::BadCode {
                                 field: "Bussiness/BussinessDocType",
-                                value: text.trim().to_owned(),
+                                value: self.text.trim().to_owned(),
                             });
                         }
-                        set(&mut doc.business_doc_type, &text)
+                        set(&mut self.doc.business_doc_type, &self.text)
                     }
-                    (_, "Bussiness", "DocumentId") => set(&mut doc.business_document_id, &text),
+                    (_, "Bussiness", "DocumentId") => set(&mut self.doc.business_document_id, &self.text),
                     (_, "Receiver", f) => {
-                        if let Some(r) = doc.receiver_changes.last_mut() {
-                            match (f, text.trim()) {
+                        if let Some(r) = self.doc.receiver_changes.last_mut() {
+                            match (f, self.text.trim()) {
                                 ("OrganId", v) => r.organ_id = v.to_owned(),
                                 ("ReceiverType", "1") => r.added = true,
                                 ("ReceiverType", "0") => r.added = false,
@@ -323,28 +348,28 @@ fn read_inner<R: BufRead>(
                         }
                     }
                     ("ReplacementInfoList", "ReplacementInfo", "DocumentId") => {
-                        if let Some(r) = doc.replacements.last_mut() {
-                            r.document_id = text.trim().to_owned();
+                        if let Some(r) = self.doc.replacements.last_mut() {
+                            r.document_id = self.text.trim().to_owned();
                         }
                     }
                     ("ReplacementInfo", "OrganIdList", "OrganId") => {
-                        if let Some(r) = doc.replacements.last_mut() {
-                            r.organs.push(text.trim().to_owned());
+                        if let Some(r) = self.doc.replacements.last_mut() {
+                            r.organs.push(self.text.trim().to_owned());
                         }
                     }
                     ("AttachmentEncoded", "Attachment", f) => {
-                        if let Some(p) = pending.as_mut() {
+                        if let Some(p) = self.pending.as_mut() {
                             match f {
-                                "ContentId" => p.meta.content_id = text.trim().to_owned(),
-                                "AttachmentName" => p.meta.name = text.trim().to_owned(),
-                                "ContentType" => p.meta.content_type = text.trim().to_owned(),
-                                "Description" => set(&mut p.meta.description, &text),
+                                "ContentId" => p.meta.content_id = self.text.trim().to_owned(),
+                                "AttachmentName" => p.meta.name = self.text.trim().to_owned(),
+                                "ContentType" => p.meta.content_type = self.text.trim().to_owned(),
+                                "Description" => set(&mut p.meta.description, &self.text),
                                 _ => {}
                             }
                         }
                     }
                     (_, "AttachmentEncoded", "Attachment") => {
-                        if let Some(p) = pending.take() {
+                        if let Some(p) = self.pending.take() {
                             let mut meta = p.meta;
                             let Some((sink, file)) = p.sink else {
                                 return Err(EdxmlError::Missing(
@@ -359,89 +384,104 @@ fn read_inner<R: BufRead>(
                             let mut file = file;
                             let zipped = meta.content_type.eq_ignore_ascii_case("application/zip")
                                 && !meta.name.to_ascii_lowercase().ends_with(".zip");
-                            if let (true, Some(limits)) = (zipped, opts.unzip) {
+                            if let (true, Some(limits)) = (zipped, self.opts.unzip) {
                                 let (out, size, sha, _entry) =
-                                    unzip::first_entry(&file, &opts.spool_dir, limits).map_err(
+                                    unzip::first_entry(&file, &self.opts.spool_dir, limits).map_err(
                                         |e| EdxmlError::Zip {
                                             name: meta.name.clone(),
                                             reason: format!("{e:?}"),
                                         },
                                     )?;
-                                spooled.push(out.clone());
+                                self.spooled.push(out.clone());
                                 let _ = std::fs::remove_file(&file);
                                 file = out;
                                 meta.size = size;
                                 meta.sha256 = sha;
                                 meta.content_type = unzip::content_type_for(&meta.name).to_owned();
                             }
-                            if attachments
+                            if self.attachments
                                 .iter()
                                 .any(|(a, _)| a.content_id == meta.content_id)
                             {
                                 return Err(EdxmlError::DuplicateContentId(meta.content_id));
                             }
-                            attachments.push((meta, file));
+                            self.attachments.push((meta, file));
                         }
                     }
                     _ => {}
                 }
-                text.clear();
+                self.text.clear();
             }
             _ => {}
         }
+        Ok(())
     }
 
-    let check_organ = |field: &'static str, v: &str| -> Result<(), EdxmlError> {
-        if v.is_empty() {
-            return Err(EdxmlError::Missing(field));
+    /// The package, once every node has been fed.
+    pub fn finish(mut self) -> Result<Package, EdxmlError> {
+        let package = self.package()?;
+        // Kept: the attachments' files now belong to the caller.
+        self.spooled.clear();
+        Ok(package)
+    }
+
+    fn package(&mut self) -> Result<Package, EdxmlError> {
+        let doc = std::mem::take(&mut self.doc);
+        let attachments = std::mem::take(&mut self.attachments);
+        let (status_code, status_desc, status_time) =
+            (self.status_code.take(), self.status_desc.take(), self.status_time.take());
+        let check_organ = |field: &'static str, v: &str| -> Result<(), EdxmlError> {
+            if v.is_empty() {
+                return Err(EdxmlError::Missing(field));
+            }
+            OrganId::parse(v)
+                .map(|_| ())
+                .map_err(|_| EdxmlError::BadOrganId {
+                    field,
+                    value: v.to_owned(),
+                })
+        };
+        check_organ("From/OrganId", &doc.from.id)?;
+        if let Some(code) = status_code {
+            let response_for = doc
+                .response_for
+                .into_iter()
+                .next()
+                .ok_or(EdxmlError::Missing("ResponseFor"))?;
+            check_organ("ResponseFor/OrganId", &response_for.organ_id)?;
+            return Ok(Package::Status(StatusHeader {
+                from: doc.from,
+                response_for,
+                status: Some(StatusCode::from_code(&code)),
+                description: status_desc,
+                timestamp: status_time,
+            }));
         }
-        OrganId::parse(v)
-            .map(|_| ())
-            .map_err(|_| EdxmlError::BadOrganId {
-                field,
-                value: v.to_owned(),
-            })
-    };
-    check_organ("From/OrganId", &doc.from.id)?;
-    if let Some(code) = status_code {
-        let response_for = doc
-            .response_for
-            .into_iter()
-            .next()
-            .ok_or(EdxmlError::Missing("ResponseFor"))?;
-        check_organ("ResponseFor/OrganId", &response_for.organ_id)?;
-        return Ok(Package::Status(StatusHeader {
-            from: doc.from,
-            response_for,
-            status: Some(StatusCode::from_code(&code)),
-            description: status_desc,
-            timestamp: status_time,
-        }));
-    }
-    if doc.to.is_empty() {
-        return Err(EdxmlError::Missing("To"));
-    }
-    for t in &doc.to {
-        check_organ("To/OrganId", &t.id)?;
-    }
-    for r in &doc.receiver_changes {
-        check_organ("Receiver/OrganId", &r.organ_id)?;
-    }
-    for r in &doc.replacements {
-        if r.document_id.is_empty() {
-            return Err(EdxmlError::Missing("ReplacementInfo/DocumentId"));
+        if doc.to.is_empty() {
+            return Err(EdxmlError::Missing("To"));
         }
-        for o in &r.organs {
-            check_organ("ReplacementInfo/OrganIdList/OrganId", o)?;
+        for t in &doc.to {
+            check_organ("To/OrganId", &t.id)?;
         }
+        for r in &doc.receiver_changes {
+            check_organ("Receiver/OrganId", &r.organ_id)?;
+        }
+        for r in &doc.replacements {
+            if r.document_id.is_empty() {
+                return Err(EdxmlError::Missing("ReplacementInfo/DocumentId"));
+            }
+            for o in &r.organs {
+                check_organ("ReplacementInfo/OrganIdList/OrganId", o)?;
+            }
+        }
+        if doc.document_id.is_empty() {
+            return Err(EdxmlError::Missing("DocumentId"));
+        }
+        Ok(Package::Document {
+            header: doc,
+            attachments,
+        })
     }
-    if doc.document_id.is_empty() {
-        return Err(EdxmlError::Missing("DocumentId"));
-    }
-    Ok(Package::Document {
-        header: doc,
-        attachments,
-    })
 }
 
 #[cfg(test)]
