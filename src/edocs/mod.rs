@@ -358,9 +358,15 @@ impl Exchange {
         let rid = request_id.to_owned();
         let allowed = allow.clone();
         let slot = self.inspecting.acquire().await.map_err(store_error)?;
-        let pending = tokio::task::spawn_blocking(move || this.prepare(caller, upload, rid, allowed))
-            .await
-            .map_err(store_error)?;
+        // A small package is checked where it was read: a hop to a blocking thread and back
+        // costs more than the check. A large one must not hold up this worker's other requests.
+        let pending = if upload.len <= INLINE_PREPARE_BYTES {
+            this.prepare(caller, upload, rid, allowed)
+        } else {
+            tokio::task::spawn_blocking(move || this.prepare(caller, upload, rid, allowed))
+                .await
+                .map_err(store_error)?
+        };
         drop(slot);
         let mut pending = pending?;
         let accepted = match pending.presigned.take() {
@@ -1178,6 +1184,9 @@ type Bytes<'a> = Box<dyn std::io::Read + Send + 'a>;
 
 /// Rows per multi-row statement: within every backend's parameter limit (13 per package,
 /// 8 per delivery, 3 per chunk).
+/// Packages up to this size are checked on the async worker that read them (about 0.2 ms of
+/// CPU for a signed 10 KB package); larger ones on a blocking thread.
+const INLINE_PREPARE_BYTES: u64 = 64 * 1024;
 const PACKAGE_ROWS: usize = 64;
 const DELIVERY_ROWS: usize = 1000;
 const CHUNK_ROWS: usize = 256;
