@@ -175,6 +175,10 @@ impl Store {
                     // pages to be copied and the database file to be synced.
                     conn.execute("PRAGMA wal_autocheckpoint=0").await?;
                     conn.execute("PRAGMA busy_timeout=10000").await?;
+                    // A multi-row statement inside a transaction keeps a statement journal;
+                    // past 64 KiB SQLite spills it to a temporary file, created and deleted for
+                    // each such statement. Keep it in memory (bounded by the statement's size).
+                    conn.execute("PRAGMA temp_store=MEMORY").await?;
                     conn.execute("PRAGMA foreign_keys=ON").await?;
                     Ok(())
                 })
