@@ -179,6 +179,10 @@ impl Store {
                     // past 64 KiB SQLite spills it to a temporary file, created and deleted for
                     // each such statement. Keep it in memory (bounded by the statement's size).
                     conn.execute("PRAGMA temp_store=MEMORY").await?;
+                    // Up to 32 MiB of pages per connection (allocated as used; SQLite's
+                    // default is 2 MiB), so indexes keyed by senders' ids are read from memory
+                    // rather than the file.
+                    conn.execute("PRAGMA cache_size=-32768").await?;
                     conn.execute("PRAGMA foreign_keys=ON").await?;
                     Ok(())
                 })
