@@ -77,6 +77,7 @@ pub async fn run(
     backend: super::Backend,
     lock: Arc<tokio::sync::Mutex<()>>,
     mut rx: tokio::sync::mpsc::Receiver<Job>,
+    catch_up: Arc<std::sync::atomic::AtomicBool>,
 ) {
     while let Some(first) = rx.recv().await {
         let mut deadline = Instant::now() + first.linger;
@@ -254,6 +255,15 @@ pub async fn run(
                 Ok(()) => Outcome::Ok(v),
                 Err(why) => Outcome::Failed(why.clone()),
             });
+        }
+        if catch_up.swap(false, std::sync::atomic::Ordering::AcqRel) {
+            // SQLite's log has grown: copy what the last checkpoint left while no writer can
+            // add to it (a few milliseconds), so the next batch restarts the log from its
+            // beginning.
+            let _w = lock.lock().await;
+            if let Err(e) = super::checkpoint(&pool).await {
+                tracing::warn!(error = %e, "store: catch-up checkpoint");
+            }
         }
     }
 }

@@ -13,6 +13,8 @@ mod migrations;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -135,6 +137,16 @@ pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
 impl Store {
     /// Open (creating the SQLite file and its directory if needed) and migrate.
     pub async fn open(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        Store::open_with(url, max_connections, CATCH_UP_FRAMES).await
+    }
+
+    /// [`Store::open`], with SQLite's log made to restart once it passes `catch_up_frames`
+    /// frames (see [`checkpoints`]).
+    pub async fn open_with(
+        url: &str,
+        max_connections: u32,
+        catch_up_frames: i64,
+    ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -183,6 +195,8 @@ impl Store {
                     // default is 2 MiB), so indexes keyed by senders' ids are read from memory
                     // rather than the file.
                     conn.execute("PRAGMA cache_size=-32768").await?;
+                    // When the log restarts, a file grown past this is cut back to it.
+                    conn.execute("PRAGMA journal_size_limit=67108864").await?;
                     conn.execute("PRAGMA foreign_keys=ON").await?;
                     Ok(())
                 })
@@ -198,11 +212,15 @@ impl Store {
             write_lock: Default::default(),
             batch: tx,
         };
+        // Set by the checkpoint task when the log has grown large; the writer then lets it
+        // restart (SQLite only).
+        let catch_up = Arc::new(AtomicBool::new(false));
         let writer = batch::run(
             store.pool.clone(),
             store.backend,
             store.write_lock.clone(),
             rx,
+            catch_up.clone(),
         );
         match store.backend {
             // The single SQLite writer is latency-bound: each statement is a round trip to
@@ -217,7 +235,7 @@ impl Store {
                     .name("store-writer".into())
                     .spawn(move || rt.block_on(writer))
                     .map_err(|e| StoreError::Io(e.to_string()))?;
-                tokio::spawn(checkpoints(store.pool.clone()));
+                tokio::spawn(checkpoints(store.pool.clone(), catch_up, catch_up_frames));
             }
             Backend::Postgres => {
                 tokio::spawn(writer);
@@ -364,9 +382,14 @@ impl Store {
 }
 
 /// SQLite: copy the write-ahead log into the database every [`CHECKPOINT_EVERY`], without
-/// blocking writers (`PASSIVE`: frames committed so far; the log restarts from the beginning
-/// once a later writer finds it all copied). Ends when the pool is closed.
-async fn checkpoints(pool: AnyPool) {
+/// blocking writers (`PASSIVE`: frames committed so far). The log restarts from its beginning
+/// only when a write transaction starts with every frame copied, which never happens while
+/// commits keep coming during the checkpoints: the log would grow without end. So when it has
+/// passed `catch_up_frames` ([`CATCH_UP_FRAMES`] by default), `catch_up` asks the group-commit writer to copy the few frames
+/// committed since, between two batches (see [`batch::run`]): a pause of a few milliseconds
+/// for the requests waiting on the next commit, every 64 MiB of log. Ends when the pool is
+/// closed.
+async fn checkpoints(pool: AnyPool, catch_up: Arc<AtomicBool>, catch_up_frames: i64) {
     let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -374,14 +397,29 @@ async fn checkpoints(pool: AnyPool) {
         if pool.is_closed() {
             return;
         }
-        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&pool).await {
-            if pool.is_closed() {
-                return;
+        match checkpoint(&pool).await {
+            Ok((frames, _)) if frames >= catch_up_frames => catch_up.store(true, Ordering::Release),
+            Ok(_) => {}
+            Err(e) => {
+                if pool.is_closed() {
+                    return;
+                }
+                tracing::warn!(error = %e, "store: checkpoint");
             }
-            tracing::warn!(error = %e, "store: checkpoint");
         }
     }
 }
+
+/// One passive checkpoint; returns the log's length and how much of it is now copied, in
+/// frames.
+pub(crate) async fn checkpoint(pool: &AnyPool) -> Result<(i64, i64), sqlx::Error> {
+    let row = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(pool).await?;
+    // (busy, frames in the log, frames copied)
+    Ok((row.try_get::<i64, _>(1)?, row.try_get::<i64, _>(2)?))
+}
+
+/// A log past this many frames (64 MiB of 4 KiB pages) is made to restart.
+const CATCH_UP_FRAMES: i64 = 16384;
 
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
@@ -509,6 +547,58 @@ mod checkpoint_tests {
             );
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
+        store.close().await;
+    }
+
+    /// Under commits that never pause, the log still restarts from its beginning once it has
+    /// passed the catch-up size, so it stays bounded. Without the writer's catch-up
+    /// checkpoint it grows by everything written (checked: 437 MB of log for 385 MB written).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_log_stays_bounded_under_commits_that_never_pause() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("x.db");
+        // The log restarts past 16 MiB here (64 MiB by default).
+        let store = Store::open_with(&format!("sqlite://{}", db.display()), 4, 4096)
+            .await
+            .unwrap();
+        sqlx::query("CREATE TABLE blobs (b BLOB NOT NULL)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        // Four writers commit 32 KiB rows through the group commit with no pause, 160 MiB in
+        // all: ten times the catch-up size (16 MiB of log), and past the file limit (64 MiB).
+        const ROW: usize = 32 << 10;
+        const TOTAL: u64 = 160 << 20;
+        let written = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let mut writers = Vec::new();
+        for _ in 0..4 {
+            let (store, written) = (store.clone(), written.clone());
+            writers.push(tokio::spawn(async move {
+                while written.fetch_add(ROW as u64, std::sync::atomic::Ordering::Relaxed) < TOTAL {
+                    store
+                        .batched(|tx| {
+                            Box::pin(async move {
+                                sqlx::query("INSERT INTO blobs (b) VALUES ($1)")
+                                    .bind(vec![7u8; ROW])
+                                    .execute(&mut **tx)
+                                    .await
+                                    .map(|_| ())
+                            })
+                        })
+                        .await
+                        .unwrap()
+                        .unwrap();
+                }
+            }));
+        }
+        for w in writers {
+            w.await.unwrap();
+        }
+        let wal = std::fs::metadata(dir.path().join("x.db-wal")).unwrap().len();
+        assert!(
+            wal < 64 << 20,
+            "log file {wal} bytes after {TOTAL} bytes written: it did not restart"
+        );
         store.close().await;
     }
 }
