@@ -514,19 +514,25 @@ mod tests {
 mod checkpoint_tests {
     use super::Store;
 
+    /// A SQLite store in `dir` (file `x.db`) with a `blobs` table; its log restarts past
+    /// `catch_up_frames`.
+    async fn blobs(dir: &std::path::Path, catch_up_frames: i64) -> Store {
+        let url = format!("sqlite://{}", dir.join("x.db").display());
+        let store = Store::open_with(&url, 4, catch_up_frames).await.unwrap();
+        sqlx::query("CREATE TABLE blobs (b BLOB NOT NULL)")
+            .execute(store.pool())
+            .await
+            .unwrap();
+        store
+    }
+
     /// Commits never checkpoint (`wal_autocheckpoint=0`); the background task copies the log
     /// into the database file all the same. Without it the file would stay at its first pages.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_log_reaches_the_database_file_without_any_commit_checkpointing() {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("x.db");
-        let store = Store::open(&format!("sqlite://{}", db.display()), 2)
-            .await
-            .unwrap();
-        sqlx::query("CREATE TABLE blobs (b BLOB NOT NULL)")
-            .execute(store.pool())
-            .await
-            .unwrap();
+        let store = blobs(dir.path(), super::CATCH_UP_FRAMES).await;
         let before = std::fs::metadata(&db).unwrap().len();
         for _ in 0..200 {
             sqlx::query("INSERT INTO blobs (b) VALUES ($1)")
@@ -556,15 +562,8 @@ mod checkpoint_tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_log_stays_bounded_under_commits_that_never_pause() {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("x.db");
         // The log restarts past 16 MiB here (64 MiB by default).
-        let store = Store::open_with(&format!("sqlite://{}", db.display()), 4, 4096)
-            .await
-            .unwrap();
-        sqlx::query("CREATE TABLE blobs (b BLOB NOT NULL)")
-            .execute(store.pool())
-            .await
-            .unwrap();
+        let store = blobs(dir.path(), 4096).await;
         // Four writers commit 32 KiB rows through the group commit with no pause, 160 MiB in
         // all: ten times the catch-up size (16 MiB of log), and past the file limit (64 MiB).
         const ROW: usize = 32 << 10;
