@@ -359,8 +359,9 @@ impl Exchange {
         let allowed = allow.clone();
         let slot = self.inspecting.acquire().await.map_err(store_error)?;
         // A small package is checked where it was read: a hop to a blocking thread and back
-        // costs more than the check. A large one must not hold up this worker's other requests.
-        let pending = if upload.len <= INLINE_PREPARE_BYTES {
+        // costs more than the check. A large one must not hold up this worker's other
+        // requests, nor may a check that can wait on an OCSP responder.
+        let pending = if upload.len <= INLINE_PREPARE_BYTES && !self.trust.may_block() {
             this.prepare(caller, upload, rid, allowed)
         } else {
             tokio::task::spawn_blocking(move || this.prepare(caller, upload, rid, allowed))
@@ -1182,11 +1183,12 @@ struct Storing<'a> {
 
 type Bytes<'a> = Box<dyn std::io::Read + Send + 'a>;
 
-/// Rows per multi-row statement: within every backend's parameter limit (13 per package,
-/// 8 per delivery, 3 per chunk).
 /// Packages up to this size are checked on the async worker that read them (about 0.2 ms of
 /// CPU for a signed 10 KB package); larger ones on a blocking thread.
 const INLINE_PREPARE_BYTES: u64 = 64 * 1024;
+
+/// Rows per multi-row statement: within every backend's parameter limit (13 per package,
+/// 8 per delivery, 3 per chunk).
 const PACKAGE_ROWS: usize = 64;
 const DELIVERY_ROWS: usize = 1000;
 const CHUNK_ROWS: usize = 256;

@@ -92,6 +92,12 @@ impl Trust {
         }
     }
 
+    /// Whether judging a message may wait on the network (an OCSP responder): such a check
+    /// must run on a blocking thread, never on an async worker.
+    pub fn may_block(&self) -> bool {
+        matches!(self.revocation, Revocation::Ocsp { .. })
+    }
+
     /// The cache of OCSP answers, shared by every assessment with this trust.
     pub fn cache(&self) -> &Arc<RevocationCache> {
         &self.cache
