@@ -99,12 +99,12 @@ struct Pending {
     /// Unix milliseconds at which the upload was complete and inspected.
     received_at: i64,
     /// Recipients decided without the store (new documents, statuses to another organ) and
-    /// the receipt signed for them, both before the transaction; `None` when routing needs
-    /// the store (business actions, the sender's own status 13).
-    presigned: Option<(Vec<Recipient>, Vec<u8>)>,
+    /// the receipt stating them, both before the transaction; `None` when routing needs the
+    /// store (business actions, the sender's own status 13).
+    routed: Option<(Vec<Recipient>, Vec<u8>)>,
 }
 
-/// A package routed and with its signed receipt, ready to be written.
+/// A package routed and with its (unsigned) receipt, ready to be written.
 struct Ready {
     p: Pending,
     recipients: Vec<Recipient>,
@@ -370,8 +370,8 @@ impl Exchange {
         };
         drop(slot);
         let mut pending = pending?;
-        let accepted = match pending.presigned.take() {
-            // Routed and signed already: written with the batch's other such packages.
+        let accepted = match pending.routed.take() {
+            // Routed already: written with the batch's other such packages.
             Some((recipients, receipt)) => {
                 let ready = Ready { p: pending, recipients, receipt };
                 self.store
@@ -400,7 +400,7 @@ impl Exchange {
     }
 
     /// Everything before the transaction, on a blocking thread: verify, check the caller may
-    /// speak for `From`, derive the dedup key, route where the store is not needed, and sign
+    /// speak for `From`, derive the dedup key, route where the store is not needed, and write
     /// the receipt for that routing.
     fn prepare(
         &self,
@@ -467,10 +467,10 @@ impl Exchange {
             }
             _ => None,
         };
-        let presigned = match organs {
+        let routed = match organs {
             Some(organs) => {
                 let recipients = self.route(&organs, &caller, &from)?;
-                let receipt = self.sign_receipt(kind, &caller.id, &from, &document_id, &upload, received_at, &recipients)?;
+                let receipt = self.receipt_document(kind, &caller.id, &from, &document_id, &upload, received_at, &recipients);
                 Some((recipients, receipt))
             }
             None => None,
@@ -489,7 +489,7 @@ impl Exchange {
             request_id,
             allow,
             received_at,
-            presigned,
+            routed,
         })
     }
 
@@ -510,9 +510,10 @@ impl Exchange {
         Ok(recipients)
     }
 
-    /// The gateway's signed receipt for `upload` as accepted at `received_at` (unix ms).
+    /// The receipt for `upload` as accepted at `received_at` (unix ms), unsigned: it is signed
+    /// when the sender fetches it (see [`receipt`]).
     #[allow(clippy::too_many_arguments)]
-    fn sign_receipt(
+    fn receipt_document(
         &self,
         kind: &str,
         sender: &str,
@@ -521,7 +522,7 @@ impl Exchange {
         upload: &Upload,
         received_at: i64,
         recipients: &[Recipient],
-    ) -> Result<Vec<u8>, Problem> {
+    ) -> Vec<u8> {
         let states: Vec<(String, &'static str)> =
             recipients.iter().map(|r| (r.organ.clone(), r.state)).collect();
         let facts = ReceiptFacts {
@@ -534,17 +535,17 @@ impl Exchange {
             received_at: &rfc3339(received_at),
             recipients: &states,
         };
-        self.signer.receipt(&facts).map_err(store_error)
+        receipt::document(&facts)
     }
 
     /// The transactional part of [`Exchange::accept`] for a package whose recipients depend on
     /// what is stored (business actions, the sender's own status 13): route from the
-    /// document's history and sign the receipt inside the transaction, then write it like any
+    /// document's history and write the receipt inside the transaction, then write it like any
     /// other package. Runs under its own savepoint in a group-commit batch.
     async fn accept_in(&self, tx: &mut Tx, p: Pending) -> Result<Accepted, Problem> {
         let organs = self.organs_from_history(tx, &p.inspected.package, &p.from).await?;
         let recipients = self.route(&organs, &p.caller, &p.from)?;
-        let receipt = self.sign_receipt(p.kind, &p.caller.id, &p.from, &p.document_id, &p.upload, p.received_at, &recipients)?;
+        let receipt = self.receipt_document(p.kind, &p.caller.id, &p.from, &p.document_id, &p.upload, p.received_at, &recipients);
         let ready = Ready { p, recipients, receipt };
         let (result, events) = self
             .write_ready(tx, vec![ready])
@@ -1069,13 +1070,14 @@ impl Exchange {
         if sender != member.id {
             return Err(edoc_not_found(id));
         }
-        sqlx::query("SELECT receipt FROM edocs WHERE id = $1")
+        let stored: Vec<u8> = sqlx::query("SELECT receipt FROM edocs WHERE id = $1")
             .bind(id)
             .fetch_one(self.store.pool())
             .await
             .map_err(store_error)?
             .try_get("receipt")
-            .map_err(store_error)
+            .map_err(store_error)?;
+        self.signer.signed(stored).map_err(store_error)
     }
 }
 
