@@ -4,7 +4,7 @@
 //! ceiling. Prints accepted packages per second, p50/p99 latency, and the ratio.
 //!
 //! Run: `cargo bench --bench edocs_throughput` (optional env: PACKAGES=3000 CONNS=64 ROUNDS=5
-//! ECHO_REPEAT=8);
+//! ECHO_REPEAT=8, KEEP=1 to keep the gateway's data for inspection);
 //! the rounds alternate the two targets and the summary gives medians.
 
 mod common;
@@ -136,6 +136,9 @@ fn main() {
     for p in [&mut gw, &mut echo] {
         let _ = p.kill();
         let _ = p.wait();
+    }
+    if std::env::var_os("KEEP").is_some() {
+        println!("gateway data kept in {}", dir.keep().display());
     }
     println!();
     println!("signed packages of {size} bytes, {packages} requests per round ({} to the echo), {conns} concurrent connections, 2 cores shared with the load generator", packages * echo_repeat);

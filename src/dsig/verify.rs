@@ -342,27 +342,29 @@ impl Write for Sink {
     }
 }
 
-/// Parsed signer certificates, by SHA-256 of their DER. Decoding a certificate costs more than
-/// verifying a small package (OpenSSL 3's key decoders), and a gateway sees the same few thousand
-/// signers again and again. Bounded: cleared when full.
-fn parse_cert_cached(der: &[u8]) -> Result<X509, openssl::error::ErrorStack> {
+/// Parsed signer certificates, by their base64 text as it stands in `X509Certificate`.
+/// Decoding a certificate costs more than verifying a small package (OpenSSL 3's key decoders),
+/// and a gateway sees the same few thousand signers again and again, each writing its chain the
+/// same way: a hit costs one hash of the text, no base64 decode and no DER parse. Keys are
+/// compared whole. Bounded: cleared when full (at most `MAX` texts of a few KiB).
+fn cert_cached(text: &str) -> Result<X509, DsigError> {
     use std::collections::HashMap;
     use std::sync::{Mutex, OnceLock};
     const MAX: usize = 4096;
-    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], X509>>> = OnceLock::new();
-    let key = openssl::sha::sha256(der);
+    static CACHE: OnceLock<Mutex<HashMap<Box<str>, X509>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Some(c) = cache.lock().ok().and_then(|m| m.get(&key).cloned()) {
+    if let Some(c) = cache.lock().ok().and_then(|m| m.get(text).cloned()) {
         return Ok(c);
     }
-    let cert = X509::from_der(der)?;
+    let bad = |_| DsigError::Malformed("bad X509Certificate".into());
+    let cert = X509::from_der(&b64(text)?).map_err(bad)?;
     // Decode the public key now, so the cached object carries it.
-    cert.public_key()?;
+    cert.public_key().map_err(bad)?;
     if let Ok(mut m) = cache.lock() {
         if m.len() >= MAX {
             m.clear();
         }
-        m.insert(key, cert.clone());
+        m.insert(text.into(), cert.clone());
     }
     Ok(cert)
 }
@@ -371,11 +373,16 @@ fn is_id_attr(name: &str) -> bool {
     matches!(local(name), "Id" | "ID" | "id")
 }
 
+/// Base64 content (`xs:base64Binary`: XML whitespace allowed anywhere), decoded.
 fn b64(s: &str) -> Result<Vec<u8>, DsigError> {
-    let clean: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(clean)
-        .map_err(|_| DsigError::Malformed("bad base64".into()))
+    let e = &base64::engine::general_purpose::STANDARD;
+    let b = s.as_bytes();
+    let decoded = if b.iter().any(u8::is_ascii_whitespace) {
+        e.decode(b.iter().copied().filter(|c| !c.is_ascii_whitespace()).collect::<Vec<u8>>())
+    } else {
+        e.decode(b)
+    };
+    decoded.map_err(|_| DsigError::Malformed("bad base64".into()))
 }
 
 /// XML-DSig ECDSA signatures are r‖s; openssl wants DER.
@@ -641,10 +648,7 @@ fn process_signature(
     let mut certs = Vec::new();
     if let Some(x) = sig.child("KeyInfo").and_then(|k| k.child("X509Data")) {
         for c in x.children_named("X509Certificate") {
-            certs.push(
-                parse_cert_cached(&b64(&c.text)?)
-                    .map_err(|_| DsigError::Malformed("bad X509Certificate".into()))?,
-            );
+            certs.push(cert_cached(&c.text)?);
         }
     }
     // The signer is the certificate that issued none of the others (KeyInfo order varies).
@@ -697,6 +701,16 @@ fn process_signature(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Base64 content decodes the same wrapped in XML whitespace or not; anything else is
+    /// refused.
+    #[test]
+    fn base64_content_with_and_without_whitespace() {
+        assert_eq!(b64("aGVsbG8gd29ybGQ=").unwrap(), b"hello world");
+        assert_eq!(b64("\n  aGVs\r\nbG8g\td29y bGQ=\n").unwrap(), b"hello world");
+        assert!(b64("aGVs\u{a0}bG8=").is_err());
+        assert!(b64("aGVsbG8*").is_err());
+    }
 
     fn phaos(name: &str) -> Vec<u8> {
         std::fs::read(format!(
