@@ -212,6 +212,7 @@ impl Exchange {
         // without touching the disk; the stored package is the signed bytes, which recipients
         // unzip themselves.
         opts.keep_attachments = false;
+        opts.hash_attachments = false;
         opts.sync_spool = false;
         opts.unzip = None;
         // The header is read from the signature check's own pass over the bytes. Its first

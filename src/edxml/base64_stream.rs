@@ -16,7 +16,8 @@ pub enum Error {
 pub struct Base64Sink {
     /// `None`: decode, measure and hash only (a read that inspects and keeps nothing).
     out: Option<std::io::BufWriter<std::fs::File>>,
-    hasher: openssl::sha::Sha256,
+    /// `None`: no digest wanted (the answer's SHA-256 is then empty).
+    hasher: Option<openssl::sha::Sha256>,
     /// Base64 characters not yet decoded (fewer than 4, or a batch being assembled).
     pending: Vec<u8>,
     /// Reused for each batch's decoded bytes.
@@ -43,7 +44,7 @@ impl Base64Sink {
     pub fn discard(max: u64) -> Self {
         Base64Sink {
             out: None,
-            hasher: openssl::sha::Sha256::new(),
+            hasher: Some(openssl::sha::Sha256::new()),
             pending: Vec::new(),
             decoded: Vec::new(),
             sync: false,
@@ -51,6 +52,12 @@ impl Base64Sink {
             max,
             ended: false,
         }
+    }
+
+    /// The same sink, computing no digest (a check that only needs validity and size).
+    pub fn without_digest(mut self) -> Self {
+        self.hasher = None;
+        self
     }
 
     fn emit(&mut self, quads: usize) -> Result<(), Error> {
@@ -74,7 +81,9 @@ impl Base64Sink {
         if self.size > self.max {
             return Err(Error::TooLarge);
         }
-        self.hasher.update(decoded);
+        if let Some(h) = &mut self.hasher {
+            h.update(decoded);
+        }
         match &mut self.out {
             Some(out) => out.write_all(decoded).map_err(|e| Error::Io(e.to_string())),
             None => Ok(()),
@@ -84,8 +93,10 @@ impl Base64Sink {
     pub fn write(&mut self, text: &str) -> Result<(), Error> {
         let bytes = text.as_bytes();
         if bytes.iter().any(u8::is_ascii_whitespace) {
-            self.pending
-                .extend(bytes.iter().copied().filter(|b| !b.is_ascii_whitespace()));
+            // Line-wrapped base64: copy the runs between the breaks.
+            for run in bytes.split(u8::is_ascii_whitespace) {
+                self.pending.extend_from_slice(run);
+            }
         } else {
             self.pending.extend_from_slice(bytes);
         }
@@ -93,7 +104,7 @@ impl Base64Sink {
         self.emit(quads)
     }
 
-    /// Finish: returns (decoded size, SHA-256 hex).
+    /// Finish: returns (decoded size, SHA-256 hex, empty when [`Base64Sink::without_digest`]).
     pub fn finish(mut self) -> Result<(u64, String), Error> {
         if !self.pending.is_empty() {
             return Err(Error::Invalid);
@@ -104,7 +115,7 @@ impl Base64Sink {
                 out.get_ref().sync_all().map_err(|e| Error::Io(e.to_string()))?;
             }
         }
-        Ok((self.size, hex::encode(self.hasher.finish())))
+        Ok((self.size, self.hasher.map(|h| hex::encode(h.finish())).unwrap_or_default()))
     }
 }
 
@@ -143,5 +154,27 @@ mod tests {
         let mut s = Base64Sink::discard(1 << 20);
         s.write("QQ==").unwrap();
         assert!(matches!(s.write("QUJD"), Err(Error::Invalid)));
+    }
+
+    /// Line-wrapped input with any line breaks decodes to the same size and digest; without a
+    /// digest only the size is given, and invalid input is still refused.
+    #[test]
+    fn wrapped_input_and_no_digest() {
+        let data: Vec<u8> = (0..3000u32).map(|i| (i * 13 % 256) as u8).collect();
+        let b64 = STANDARD.encode(&data);
+        let wrapped: String = b64
+            .as_bytes()
+            .chunks(76)
+            .map(|l| format!("{}\r\n \t", std::str::from_utf8(l).unwrap()))
+            .collect();
+        let mut a = Base64Sink::discard(1 << 20);
+        a.write(&wrapped[..1001]).unwrap();
+        a.write(&wrapped[1001..]).unwrap();
+        assert_eq!(a.finish().unwrap(), (3000, hex::encode(openssl::sha::sha256(&data))));
+        let mut b = Base64Sink::discard(1 << 20).without_digest();
+        b.write(&wrapped).unwrap();
+        assert_eq!(b.finish().unwrap(), (3000, String::new()));
+        let mut c = Base64Sink::discard(1 << 20).without_digest();
+        assert!(matches!(c.write("QUJD\nQ*=="), Err(Error::Invalid)));
     }
 }

@@ -45,6 +45,9 @@ pub struct ReadOptions {
     /// Write decoded attachments to `spool_dir`. `false`: check, measure and hash them only
     /// (no files; the attachments' paths are empty).
     pub keep_attachments: bool,
+    /// Compute each attachment's SHA-256. `false` (only with `keep_attachments = false`): the
+    /// attachments' `sha256` are empty.
+    pub hash_attachments: bool,
 }
 
 impl ReadOptions {
@@ -58,6 +61,7 @@ impl ReadOptions {
             unzip: Some(unzip::UnzipLimits::default()),
             sync_spool: true,
             keep_attachments: true,
+            hash_attachments: true,
         }
     }
 }
@@ -233,7 +237,9 @@ impl<'o> HeaderReader<'o> {
                     }
                     ("Attachment", "ContentTransferEncoded") if !self.opts.keep_attachments => {
                         if let Some(p) = self.pending.as_mut() {
-                            p.sink = Some((Base64Sink::discard(self.opts.max_attachment_bytes), PathBuf::new()));
+                            let sink = Base64Sink::discard(self.opts.max_attachment_bytes);
+                            let sink = if self.opts.hash_attachments { sink } else { sink.without_digest() };
+                            p.sink = Some((sink, PathBuf::new()));
                         }
                     }
                     ("Attachment", "ContentTransferEncoded") => {
