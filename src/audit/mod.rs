@@ -86,8 +86,11 @@ pub async fn append_in(
     recs.pop().ok_or(StoreError::Db(sqlx::Error::RowNotFound))
 }
 
-/// Append `events`, in order, inside an open transaction: one read of the chain's head and one
-/// multi-row insert, whatever their number.
+/// Records per insert statement (see [`crate::store::row_groups`]).
+const AUDIT_ROWS: usize = 64;
+
+/// Append `events`, in order, inside an open transaction: one read of the chain's head, then
+/// multi-row inserts of up to [`AUDIT_ROWS`] records.
 pub async fn append_all_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     backend: Backend,
@@ -131,25 +134,27 @@ pub async fn append_all_in(
         prev_hash = rec.hash.clone();
         recs.push(rec);
     }
-    let sql = format!(
-        "INSERT INTO audit_log (seq, at, kind, actor, action, outcome, request_id, detail, prev_hash, hash) VALUES {}",
-        crate::store::values(backend, recs.len(), "({})", 10, 1)
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for rec in &recs {
-        q = q
-            .bind(rec.seq)
-            .bind(rec.at.clone())
-            .bind(rec.kind.clone())
-            .bind(rec.actor.clone())
-            .bind(rec.action.clone())
-            .bind(rec.outcome.clone())
-            .bind(rec.request_id.clone())
-            .bind(rec.detail.clone())
-            .bind(rec.prev_hash.clone())
-            .bind(rec.hash.clone());
+    for group in crate::store::in_row_groups(&recs, AUDIT_ROWS) {
+        let sql = format!(
+            "INSERT INTO audit_log (seq, at, kind, actor, action, outcome, request_id, detail, prev_hash, hash) VALUES {}",
+            crate::store::values(backend, group.len(), "({})", 10, 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for rec in group {
+            q = q
+                .bind(rec.seq)
+                .bind(rec.at.clone())
+                .bind(rec.kind.clone())
+                .bind(rec.actor.clone())
+                .bind(rec.action.clone())
+                .bind(rec.outcome.clone())
+                .bind(rec.request_id.clone())
+                .bind(rec.detail.clone())
+                .bind(rec.prev_hash.clone())
+                .bind(rec.hash.clone());
+        }
+        q.execute(&mut **tx).await?;
     }
-    q.execute(&mut **tx).await?;
     for ev in events {
         metrics::counter!("lienthong_audit_records_total", "kind" => ev.kind).increment(1);
     }

@@ -1229,7 +1229,7 @@ async fn store_packages(
     use crate::store::values;
     let e = |e: sqlx::Error| e.to_string();
     let mut new_ids: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
-    for group in items.chunks(PACKAGE_ROWS) {
+    for group in crate::store::in_row_groups(&items, PACKAGE_ROWS) {
         let sql = format!(
             "INSERT INTO edocs (kind, sender, from_organ, document_id, status_code, dedup_key, sha256, size, signer, received_at, header, receipt, concerns) VALUES {} ON CONFLICT (dedup_key) DO NOTHING RETURNING id, dedup_key",
             values(backend, group.len(), "({})", 13, 1)
@@ -1301,7 +1301,7 @@ async fn store_packages(
         .filter_map(|(it, id)| id.map(|id| (id, it.package.received_at, it.recipients)))
         .flat_map(|(id, at, rs)| rs.iter().map(move |r| (id, at, r)))
         .collect();
-    for group in deliveries.chunks(DELIVERY_ROWS) {
+    for group in crate::store::in_row_groups(&deliveries, DELIVERY_ROWS) {
         let sql = format!(
             "INSERT INTO deliveries (edoc_id, recipient_organ, member, mode, state, order_key, next_attempt_at, created_at, attempts) VALUES {}",
             values(backend, group.len(), "({}, 0)", 8, 1)
@@ -1328,23 +1328,22 @@ fn p_reader(p: &Pending) -> Result<Bytes<'_>, String> {
     Ok(Box::new(p.upload.body.reader().map_err(|e| e.to_string())?))
 }
 
-/// One multi-row insert of package chunks `(edoc_id, seq, bytes)`.
+/// Multi-row inserts of package chunks `(edoc_id, seq, bytes)`.
 async fn insert_chunks(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     backend: crate::store::Backend,
-    rows: Vec<(i64, i64, Vec<u8>)>) -> Result<(), String> {
-    if rows.is_empty() {
-        return Ok(());
+    mut rows: Vec<(i64, i64, Vec<u8>)>) -> Result<(), String> {
+    for size in crate::store::row_groups(rows.len(), CHUNK_ROWS).collect::<Vec<_>>() {
+        let sql = format!(
+            "INSERT INTO edoc_chunks (edoc_id, seq, bytes) VALUES {}",
+            crate::store::values(backend, size, "({})", 3, 1)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (id, seq, bytes) in rows.drain(..size) {
+            q = q.bind(id).bind(seq).bind(bytes);
+        }
+        q.execute(&mut **tx).await.map_err(|e| e.to_string())?;
     }
-    let sql = format!(
-        "INSERT INTO edoc_chunks (edoc_id, seq, bytes) VALUES {}",
-        crate::store::values(backend, rows.len(), "({})", 3, 1)
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for (id, seq, bytes) in rows {
-        q = q.bind(id).bind(seq).bind(bytes);
-    }
-    q.execute(&mut **tx).await.map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -441,6 +441,35 @@ impl AuditPending {
     }
 }
 
+/// Row counts for a multi-row insert of `n` rows: powers of two no larger than `max`, largest
+/// first (23 → 16, 4, 2, 1). A statement's text depends on its row count, and each connection
+/// keeps 100 prepared statements: with these counts a table needs at most log2(max) + 1
+/// statements, which stay prepared, where any count would mean preparing statements of hundreds
+/// of parameters again and again.
+pub fn row_groups(n: usize, max: usize) -> impl Iterator<Item = usize> {
+    let top = |k: usize| 1usize << (usize::BITS - 1 - k.max(1).leading_zeros());
+    let cap = top(max);
+    let mut left = n;
+    std::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
+        let size = top(left.min(cap));
+        left -= size;
+        Some(size)
+    })
+}
+
+/// `items` cut by [`row_groups`].
+pub fn in_row_groups<T>(items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    row_groups(items.len(), max).map(move |size| {
+        let (group, r) = rest.split_at(size);
+        rest = r;
+        group
+    })
+}
+
 /// The `VALUES` list of a multi-row insert: `rows` tuples, each `template` with `{}` replaced by
 /// that row's `width` placeholders, numbered from `$first`. E.g. `values(Postgres, 2, "($1, {})",
 /// 2, 2)` is `($1, $2, $3), ($1, $4, $5)`. On SQLite, a template without numbered parameters of
@@ -468,6 +497,24 @@ pub fn values(backend: Backend, rows: usize, template: &str, width: usize, first
 
 #[cfg(test)]
 mod values_tests {
+    #[test]
+    fn row_groups_are_powers_of_two_up_to_max() {
+        let g = |n, max| super::row_groups(n, max).collect::<Vec<_>>();
+        assert_eq!(g(23, 64), vec![16, 4, 2, 1]);
+        assert_eq!(g(64, 64), vec![64]);
+        assert_eq!(g(130, 64), vec![64, 64, 2]);
+        assert_eq!(g(5, 3), vec![2, 2, 1]);
+        assert_eq!(g(0, 64), Vec::<usize>::new());
+        for n in 0..300 {
+            let sizes = g(n, 100);
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            assert!(sizes.iter().all(|s| s.is_power_of_two() && *s <= 64));
+        }
+        let items: Vec<u32> = (0..7).collect();
+        let parts: Vec<&[u32]> = super::in_row_groups(&items, 64).collect();
+        assert_eq!(parts, vec![&[0, 1, 2, 3][..], &[4, 5], &[6]]);
+    }
+
     #[test]
     fn numbers_rows_from_first() {
         use super::Backend::{Postgres, Sqlite};
