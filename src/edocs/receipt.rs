@@ -37,11 +37,6 @@ impl GatewaySigner {
         self.prepared.sign(doc)
     }
 
-    /// The signed receipt stating `facts`.
-    pub fn receipt(&self, facts: &ReceiptFacts<'_>) -> Result<Vec<u8>, SignError> {
-        self.signed(document(facts))
-    }
-
     /// The stored receipt `doc`, signed: a [`document`] gets its signature; anything else (a
     /// receipt stored signed, or nothing) is returned as it is.
     pub fn signed(&self, doc: Vec<u8>) -> Result<Vec<u8>, SignError> {
