@@ -3,9 +3,14 @@
 //! + hyper-util + axum, run as its own process, answering each body back) in the same run: the
 //! ceiling. Prints accepted packages per second, p50/p99 latency, and the ratio.
 //!
+//! A third target, the floor, is what any gateway meeting the issue must at least do on the
+//! same stack: verify each signature (lienthong's verifier) and make the package durable (one
+//! file, group `fdatasync`) before answering. The gateway does strictly more (trust chain,
+//! routing, idempotency, database, audit), so its ratio cannot exceed the floor's.
+//!
 //! Run: `cargo bench --bench edocs_throughput` (optional env: PACKAGES=3000 CONNS=64 ROUNDS=5
 //! ECHO_REPEAT=8, KEEP=1 to keep the gateway's data for inspection);
-//! the rounds alternate the two targets and the summary gives medians.
+//! the rounds take the targets in turn and the summary gives medians.
 
 mod common;
 
@@ -16,6 +21,60 @@ use std::sync::Arc;
 
 /// The ceiling: the same TLS + HTTP stack answering each body back, nothing else.
 async fn echo_server(pki: &Path, port_file: &Path) {
+    let router = axum::Router::new().route(
+        "/v1/edocs",
+        axum::routing::post(|body: axum::body::Bytes| async move { body }),
+    );
+    serve(pki, port_file, router).await
+}
+
+/// The floor of any gateway meeting the issue: the same stack, each package's signature
+/// verified by lienthong's verifier (RSA plus the digest of its canonical form), appended to one
+/// file with a group `fdatasync`, and answered `202` only once that sync returned. No routing,
+/// trust chain, database, audit or idempotency. What this costs is what no design can avoid.
+async fn floor_server(pki: &Path, port_file: &Path, dir: &Path) {
+    use std::io::Write;
+    type Job = (axum::body::Bytes, tokio::sync::oneshot::Sender<()>);
+    let (tx, rx) = std::sync::mpsc::channel::<Job>();
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("floor.log")).unwrap();
+    std::thread::spawn(move || {
+        while let Ok(first) = rx.recv() {
+            let mut batch = vec![first];
+            batch.extend(rx.try_iter());
+            for (body, _) in &batch {
+                file.write_all(&(body.len() as u64).to_le_bytes()).unwrap();
+                file.write_all(body).unwrap();
+            }
+            file.sync_data().unwrap();
+            for (_, done) in batch {
+                let _ = done.send(());
+            }
+        }
+    });
+    let policy = Arc::new(lienthong::dsig::verify::Policy::default());
+    let router = axum::Router::new().route(
+        "/v1/edocs",
+        axum::routing::post(move |body: axum::body::Bytes| {
+            let (tx, policy) = (tx.clone(), policy.clone());
+            async move {
+                use axum::http::StatusCode;
+                if let Err(e) = lienthong::dsig::verify::verify(std::io::Cursor::new(&body[..]), &policy) {
+                    return (StatusCode::UNPROCESSABLE_ENTITY, e.code().to_owned());
+                }
+                let (done, synced) = tokio::sync::oneshot::channel();
+                if tx.send((body, done)).is_err() || synced.await.is_err() {
+                    return (StatusCode::SERVICE_UNAVAILABLE, String::new());
+                }
+                (StatusCode::ACCEPTED, "{}".to_owned())
+            }
+        }),
+    );
+    serve(pki, port_file, router).await
+}
+
+/// Serve `router` over TLS (client certificates asked for, not required), HTTP/1.1 and h2, on a
+/// loopback port written to `port_file`.
+async fn serve(pki: &Path, port_file: &Path, router: axum::Router) {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     lienthong::edge::tls::install_crypto_provider();
@@ -29,10 +88,6 @@ async fn echo_server(pki: &Path, port_file: &Path) {
     let mut cfg = rustls::ServerConfig::builder().with_client_cert_verifier(verifier).with_single_cert(chain, key).unwrap();
     cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(cfg));
-    let router = axum::Router::new().route(
-        "/v1/edocs",
-        axum::routing::post(|body: axum::body::Bytes| async move { body }),
-    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     std::fs::write(port_file, listener.local_addr().unwrap().port().to_string()).unwrap();
     loop {
@@ -58,6 +113,10 @@ fn main() {
         rt.block_on(echo_server(Path::new(&args[2]), Path::new(&args[3])));
         return;
     }
+    if args.len() >= 5 && args[1] == "--floor-server" {
+        rt.block_on(floor_server(Path::new(&args[2]), Path::new(&args[3]), Path::new(&args[4])));
+        return;
+    }
     if args.iter().any(|a| a == "--list") {
         return; // `cargo test --benches` probes with --list
     }
@@ -79,6 +138,17 @@ fn main() {
     let me = std::env::current_exe().unwrap();
     let mut echo = Command::new(me).arg("--echo-server").arg(&pki).arg(&port_file).stdout(Stdio::null()).spawn().unwrap();
     let echo_url = format!("https://127.0.0.1:{}/v1/edocs", wait_file(&port_file).trim());
+    // The floor, as its own process.
+    let floor_port = root.join("floor.port");
+    let mut floor = Command::new(std::env::current_exe().unwrap())
+        .arg("--floor-server")
+        .arg(&pki)
+        .arg(&floor_port)
+        .arg(root)
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let floor_url = format!("https://127.0.0.1:{}/v1/edocs", wait_file(&floor_port).trim());
     // The gateway.
     let (mut gw, gw_url) = start_gateway(root, "data", &cfg);
 
@@ -89,6 +159,7 @@ fn main() {
     let targets = [
         ("TLS echo (ceiling)", echo_url, echo.id(), packages * echo_repeat),
         ("lienthong POST /v1/edocs", gw_url, gw.id(), packages),
+        ("floor: verify + fsync only", floor_url, floor.id(), packages),
     ];
     // rows[round][target] = (accepted, per second, p50, p99, server CPU µs per request)
     let rows: Vec<Vec<(usize, f64, f64, f64, f64)>> = rt.block_on(async {
@@ -133,7 +204,7 @@ fn main() {
     ) {
         println!("group commit: {:.1} jobs per batch on average ({jc} batches), commit {:.2} ms on average", js / jc, cs / cc * 1e3);
     }
-    for p in [&mut gw, &mut echo] {
+    for p in [&mut gw, &mut echo, &mut floor] {
         let _ = p.kill();
         let _ = p.wait();
     }
@@ -168,4 +239,9 @@ fn main() {
     }
     println!("ratio lienthong / ceiling (median of the rounds' ratios): {:.1} %", median(&|r| r[1].1 / r[0].1 * 100.0));
     println!("lienthong p99 (median of rounds): {:.1} ms, target < 50 ms", median(&|r| r[1].3));
+    println!(
+        "floor / ceiling: {:.1} %; lienthong / floor: {:.1} % (the floor verifies and syncs, nothing else)",
+        median(&|r| r[2].1 / r[0].1 * 100.0),
+        median(&|r| r[1].1 / r[2].1 * 100.0)
+    );
 }
