@@ -228,10 +228,7 @@ impl<R: BufRead> Reader<R> {
                     ));
                 }
                 let scan = &avail[..avail.len().min(TEXT_CHUNK - out.len())];
-                let stop = scan
-                    .iter()
-                    .position(|b| matches!(b, b'<' | b'&' | b'\r'))
-                    .unwrap_or(scan.len());
+                let stop = memchr::memchr3(b'<', b'&', b'\r', scan).unwrap_or(scan.len());
                 out.extend_from_slice(&scan[..stop]);
                 (stop, scan.get(stop).copied())
             };
@@ -281,17 +278,18 @@ impl<R: BufRead> Reader<R> {
         if out.len() == carried && carried == 0 {
             return Ok(None);
         }
-        match std::str::from_utf8(&out) {
-            Ok(_) => {}
-            Err(e) if e.error_len().is_none() => {
+        let bad = || XmlError::Syntax("text is not valid UTF-8".into());
+        match String::from_utf8(out) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.utf8_error().error_len().is_none() => {
                 // A character split at the chunk edge: keep its first bytes for the next chunk.
-                self.carry = out.split_off(e.valid_up_to());
+                let valid = e.utf8_error().valid_up_to();
+                let mut out = e.into_bytes();
+                self.carry = out.split_off(valid);
+                String::from_utf8(out).map(Some).map_err(|_| bad())
             }
-            Err(_) => return Err(XmlError::Syntax("text is not valid UTF-8".into())),
+            Err(_) => Err(bad()),
         }
-        String::from_utf8(out)
-            .map(Some)
-            .map_err(|_| XmlError::Syntax("text is not valid UTF-8".into()))
     }
 }
 
