@@ -499,19 +499,14 @@ pub fn verify_with<R: BufRead>(
                     // Something follows the Signature inside the header: not the last child.
                     return Err(DsigError::SignaturePosition);
                 }
-                ancestors.push((name.to_string(), attrs.clone()));
+                // Pushed onto `ancestors` below, once canonicalized: moved, not copied.
             }
             Node::End { .. } => {
                 ancestors.pop();
             }
             Node::Text(t) => {
-                let path: Vec<&str> = ancestors
-                    .iter()
-                    .rev()
-                    .take(4)
-                    .map(|(n, _)| local(n))
-                    .collect();
-                if path == ["OrganId", "From", "MessageHeader", "edXMLHeader"] {
+                let path = ancestors.iter().rev().take(4).map(|(n, _)| local(n));
+                if path.eq(["OrganId", "From", "MessageHeader", "edXMLHeader"]) {
                     from_organ.get_or_insert_with(String::new).push_str(t);
                 }
             }
@@ -522,6 +517,9 @@ pub fn verify_with<R: BufRead>(
                 super::c14n::C14nError::Xml(x) => DsigError::Xml(x),
                 other => DsigError::Malformed(other.to_string()),
             })?;
+        }
+        if let Node::Start { name, attrs } = node {
+            ancestors.push((name.into_owned(), attrs));
         }
     }
 
